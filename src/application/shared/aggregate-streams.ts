@@ -1,0 +1,147 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { DecideContext, Decider, DomainEvent } from '../../domain/shared/decider';
+import { DomainError } from '../../domain/shared/domain-error';
+import { CLOCK, Clock } from '../ports/clock.port';
+import {
+  EVENT_STORE,
+  EventStore,
+  EventStoreUnavailableError,
+  NewEvent,
+  Position,
+  StoredEvent,
+  WrongExpectedRevisionError,
+} from '../ports/event-store.port';
+import { IDS, Ids } from '../ports/ids.port';
+import { READ_MODEL_SYNC, ReadModelSync } from '../ports/read-model-sync.port';
+import { CommandContext } from './command-context';
+
+export type StreamRef = {
+  streamId: string;
+  /** For CONCURRENCY_CONFLICT details (§0.9). */
+  entityType: string;
+  entityId: string;
+};
+
+export type HandleOptions<X extends DecideContext> = {
+  /** Extra decision context looked up by the handler (resolved identity, verified transfer, …). */
+  context?: Omit<X, 'now'>;
+  /** Wait (bounded) until local projections have applied the appended events. Default true. */
+  waitForReadModels?: boolean;
+};
+
+export type HandleResult<S, E extends DomainEvent> = {
+  state: S;
+  /** The events this command appended (empty when it decided nothing). */
+  events: E[];
+  revision: number;
+  position: Position | null;
+};
+
+export const SCHEMA_VERSION = 1;
+/** §0.15: the losing request is retried internally up to 3 times. */
+export const MAX_CONFLICT_RETRIES = 3;
+const READ_YOUR_WRITES_TIMEOUT_MS = 2000;
+
+/**
+ * The one place that loads a stream, folds it, decides, and appends with the expected revision
+ * (ARCHITECTURE §3). On a conflict it re-reads and re-decides (bounded, jittered); it stamps the
+ * metadata (actor, correlation, occurredAt) and the store stamps the hash chain.
+ */
+@Injectable()
+export class AggregateStreams {
+  private readonly logger = new Logger(AggregateStreams.name);
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(IDS) private readonly ids: Ids,
+    @Optional() @Inject(READ_MODEL_SYNC) private readonly readModels?: ReadModelSync,
+  ) {}
+
+  async load<S, E extends DomainEvent>(
+    streamId: string,
+    decider: Pick<Decider<unknown, S, E>, 'initialState' | 'evolve'>,
+  ): Promise<{ state: S; revision: number }> {
+    const events = await this.read(streamId);
+    return {
+      state: events.reduce((s, e) => decider.evolve(s, { type: e.type, data: e.data } as E), decider.initialState()),
+      revision: events.length - 1,
+    };
+  }
+
+  async handle<C, S, E extends DomainEvent, X extends DecideContext = DecideContext>(
+    ref: StreamRef,
+    decider: Decider<C, S, E, X>,
+    command: C,
+    ctx: CommandContext,
+    options: HandleOptions<X> = {},
+  ): Promise<HandleResult<S, E>> {
+    for (let attempt = 0; ; attempt++) {
+      const { state, revision } = await this.load(ref.streamId, decider);
+      const now = this.clock.now().toISOString();
+      const decided = decider.decide(command, state, { ...(options.context ?? {}), now } as X);
+      if (decided.length === 0) return { state, events: [], revision, position: null };
+
+      const newEvents: NewEvent[] = decided.map((event) => ({
+        id: this.ids.next('evt'),
+        type: event.type,
+        data: event.data as Record<string, unknown>,
+        metadata: {
+          correlationId: ctx.correlationId,
+          causationId: ctx.causationId ?? null,
+          actor: ctx.actor,
+          occurredAt: now,
+          schemaVersion: SCHEMA_VERSION,
+        },
+      }));
+      try {
+        const appended = await this.store.append(ref.streamId, newEvents, revision === -1 ? 'no_stream' : revision);
+        const nextState = decided.reduce((s, e) => decider.evolve(s, e), state);
+        if (options.waitForReadModels !== false) await this.waitForReadModels(appended.position);
+        return {
+          state: nextState,
+          events: decided,
+          revision: appended.nextRevision,
+          position: appended.position,
+        };
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw this.unavailable(error);
+        if (attempt >= MAX_CONFLICT_RETRIES) {
+          throw new DomainError('CONCURRENCY_CONFLICT', `Concurrent writes to ${ref.entityType} ${ref.entityId} kept conflicting; retry the request`, {
+            entityType: ref.entityType,
+            id: ref.entityId,
+          });
+        }
+        await jitteredBackoff(attempt);
+      }
+    }
+  }
+
+  async waitForReadModels(position: Position): Promise<void> {
+    if (!this.readModels) return;
+    const caughtUp = await this.readModels.waitFor(position, READ_YOUR_WRITES_TIMEOUT_MS);
+    if (!caughtUp) this.logger.warn(`Read models did not reach position ${position} within ${READ_YOUR_WRITES_TIMEOUT_MS} ms`);
+  }
+
+  private async read(streamId: string): Promise<StoredEvent[]> {
+    try {
+      return await this.store.readStream(streamId);
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+
+  private unavailable(error: unknown): unknown {
+    if (error instanceof EventStoreUnavailableError) {
+      return new DomainError('SERVICE_UNAVAILABLE', 'The event store is unavailable; nothing was written', { reason: 'event_store_unavailable' });
+    }
+    return error;
+  }
+}
+
+/** 5–25 ms, doubling: spreads retries of racing writers without stalling the request. */
+function jitteredBackoff(attempt: number): Promise<void> {
+  const base = 5 * 2 ** attempt;
+  const delay = base / 2 + Math.random() * base * 1.5;
+  return new Promise((resolve) => setTimeout(resolve, Math.min(delay, 50)));
+}

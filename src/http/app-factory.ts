@@ -1,0 +1,48 @@
+import { LoggerService, RequestMethod } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule, AppModuleOptions } from '../app.module';
+import { IdempotencyRecords } from '../application/idempotency/idempotency-records';
+import { BODY_LIMIT_BYTES } from './errors/error-response';
+import { ErrorFilter } from './errors/error.filter';
+import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
+import { installFastifyPipeline } from './pipeline/fastify-pipeline';
+import { ResponseStatusInterceptor } from './shared/response-status.interceptor';
+import { RequestShapeInterceptor } from './validation/request-shape.interceptor';
+
+export type CreateAppOptions = AppModuleOptions & { logger: LoggerService };
+
+/**
+ * Builds the HTTP application with every convention of §0 in place. Used by `main.ts`, the e2e
+ * tests and the benchmarks, so all of them run the same stack.
+ */
+export async function createApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
+  const { logger, ...moduleOptions } = options;
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    logger: false,
+    // §0.1: exact, case-sensitive paths; a trailing slash is not stripped.
+    ignoreTrailingSlash: false,
+    caseSensitive: true,
+    // The correlation id is the request id of record (§0.13).
+    disableRequestLogging: true,
+  });
+  installFastifyPipeline(adapter.getInstance(), options.config, logger);
+
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(moduleOptions), adapter, {
+    bodyParser: false,
+    logger,
+    abortOnError: false,
+  });
+  app.setGlobalPrefix('api/v1', { exclude: [{ path: 'health', method: RequestMethod.GET }] });
+  app.useGlobalFilters(new ErrorFilter());
+  // Order matters (§0.14): shape validation (5) → idempotency (6) → status of the result.
+  app.useGlobalInterceptors(
+    new RequestShapeInterceptor(),
+    new IdempotencyInterceptor(app.get(IdempotencyRecords)),
+    new ResponseStatusInterceptor(),
+  );
+  app.enableShutdownHooks();
+  await app.init();
+  return app;
+}

@@ -1,0 +1,141 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor, Type } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import { plainToInstance } from 'class-transformer';
+import { validate, ValidatorOptions } from 'class-validator';
+import { FastifyRequest } from 'fastify';
+import { Observable } from 'rxjs';
+import { ValidationIssue, validationError } from '../../domain/shared/domain-error';
+import { toValidationIssues } from './validation-issues';
+
+type Kind = 'body' | 'query' | 'param';
+type RouteShape = { body?: Type; query?: Type; param?: Type };
+
+const KINDS: Partial<Record<number, Kind>> = {
+  [RouteParamtypes.BODY]: 'body',
+  [RouteParamtypes.QUERY]: 'query',
+  [RouteParamtypes.PARAM]: 'param',
+};
+const LOCATION: Record<Kind, ValidationIssue['location']> = { body: 'body', query: 'query', param: 'path' };
+/** §0.2: unknown body members are rejected; unknown query parameters are ignored. */
+const OPTIONS: Record<Kind, ValidatorOptions> = {
+  body: { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true },
+  query: { whitelist: true, forbidNonWhitelisted: false, forbidUnknownValues: true },
+  param: { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true },
+};
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * Step 5 of §0.14, as one step for every route: path, query, headers and body are validated against
+ * the DTO classes the controller method declares (`@Body() dto: X`, `@Query() q: Y`, `@Param() p: Z`).
+ * It runs after the guards (agent credentials, step 4) and before idempotency (step 6). Nest reads
+ * parameters only after interceptors, so the validated instances replace `request.body/query/params`
+ * and controllers receive them; the raw documented input is kept for the idempotency fingerprint.
+ * A route that declares no body accepts an absent body or `{}` only.
+ */
+@Injectable()
+export class RequestShapeInterceptor implements NestInterceptor {
+  private readonly shapes = new WeakMap<object, RouteShape>();
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const shape = this.shapeOf(context);
+    const issues: ValidationIssue[] = [];
+
+    if (request.peaqos.invalidCorrelationId) {
+      issues.push({ location: 'header', path: 'x-correlation-id', message: 'x-correlation-id must be 1–128 characters of [A-Za-z0-9._:-]' });
+    }
+    const key = request.headers['idempotency-key'];
+    if (key !== undefined && (request.method === 'POST' || request.method === 'PATCH')) {
+      if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+        issues.push({ location: 'header', path: 'idempotency-key', message: 'Idempotency-Key must be 1–255 printable ASCII characters' });
+      }
+    }
+
+    const validated: Partial<Record<Kind, object>> = {};
+    for (const kind of ['param', 'query', 'body'] as const) {
+      const raw = kind === 'body' ? request.body : kind === 'query' ? request.query : request.params;
+      const metatype = shape[kind];
+      if (!metatype) {
+        if (kind === 'body' && raw !== undefined && !isEmptyObject(raw)) {
+          issues.push({ location: 'body', path: '', message: 'This endpoint takes no request body (send none or {})' });
+        }
+        continue;
+      }
+      if (kind === 'body' && (raw === undefined || raw === null)) {
+        issues.push({ location: 'body', path: '', message: 'A JSON object request body is required' });
+        continue;
+      }
+      if (kind === 'query') issues.push(...repeatedParameters(raw as Record<string, unknown>, metatype));
+      const instance = plainToInstance(metatype, raw ?? {}, { enableImplicitConversion: false });
+      const errors = await validate(instance as object, OPTIONS[kind]);
+      issues.push(...toValidationIssues(errors, LOCATION[kind]));
+      validated[kind] = instance as object;
+    }
+    if (issues.length > 0) throw validationError(dedupe(issues));
+
+    const rawQuery = (request.query ?? {}) as Record<string, unknown>;
+    request.peaqos.fingerprintInput = {
+      query: Object.fromEntries(
+        Object.keys(validated.query ?? {})
+          .filter((name) => typeof rawQuery[name] === 'string')
+          .map((name) => [name, rawQuery[name] as string]),
+      ),
+      body: request.body ?? null,
+    };
+    if (validated.body) request.body = validated.body;
+    if (validated.query) request.query = validated.query;
+    if (validated.param) request.params = validated.param;
+    return next.handle();
+  }
+
+  private shapeOf(context: ExecutionContext): RouteShape {
+    const handler = context.getHandler();
+    let shape = this.shapes.get(handler);
+    if (shape) return shape;
+    shape = {};
+    const controller = context.getClass();
+    const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler.name) ?? {}) as Record<string, { index: number; data?: unknown }>;
+    const types = (Reflect.getMetadata('design:paramtypes', controller.prototype, handler.name) ?? []) as Type[];
+    for (const [key, meta] of Object.entries(args)) {
+      const kind = KINDS[Number(key.split(':')[0])];
+      if (!kind) continue;
+      if (meta.data !== undefined) throw new Error(`${controller.name}.${handler.name}: bind whole DTOs (@${kind}()), not single fields`);
+      const type = types[meta.index];
+      if (type && type !== Object) shape[kind] = type;
+    }
+    this.shapes.set(handler, shape);
+    return shape;
+  }
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
+}
+
+/** §0.2: a documented query parameter given more than once is a validation error. */
+function repeatedParameters(query: Record<string, unknown>, metatype: Type): ValidationIssue[] {
+  const documented = new Set(Object.keys(plainToInstance(metatype, {}) as object).concat(documentedProperties(metatype)));
+  return Object.entries(query ?? {})
+    .filter(([name, value]) => Array.isArray(value) && documented.has(name))
+    .map(([name]) => ({ location: 'query' as const, path: name, message: `Query parameter ${name} must be given at most once` }));
+}
+
+function documentedProperties(metatype: Type): string[] {
+  // class-validator keeps the decorated property names; they are the documented parameters.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { getMetadataStorage } = require('class-validator') as typeof import('class-validator');
+  return getMetadataStorage()
+    .getTargetValidationMetadatas(metatype, '', true, false)
+    .map((m) => m.propertyName);
+}
+
+function dedupe(issues: ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.location}\u0000${i.path}\u0000${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

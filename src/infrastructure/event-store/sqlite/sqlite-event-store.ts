@@ -1,0 +1,229 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  AppendResult,
+  EventMetadata,
+  EventStore,
+  EventStoreUnavailableError,
+  ExpectedRevision,
+  NewEvent,
+  Position,
+  ReadAllOptions,
+  StoredEvent,
+  SubscribeAllOptions,
+  Subscription,
+  WrongExpectedRevisionError,
+} from '../../../application/ports/event-store.port';
+import { chainHash, GENESIS_HASH } from '../../../domain/shared/hash-chain';
+import { AppendSignal } from '../append-signal';
+import { subscribeByReading } from '../subscribe-by-reading';
+
+type Row = [position: number, id: string, streamId: string, revision: number, type: string, data: string, metadata: string];
+
+type PendingAppend = {
+  streamId: string;
+  events: NewEvent[];
+  expected: ExpectedRevision;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+};
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  position   INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id   TEXT    NOT NULL,
+  stream_id  TEXT    NOT NULL,
+  revision   INTEGER NOT NULL,
+  type       TEXT    NOT NULL,
+  data       TEXT    NOT NULL,
+  metadata   TEXT    NOT NULL,
+  UNIQUE (stream_id, revision)
+);`;
+
+/**
+ * The embedded default event store (ARCHITECTURE §3): one SQLite file in WAL mode, one `events` table
+ * whose autoincrement key is the global position and whose (stream_id, revision) key enforces
+ * optimistic concurrency.
+ *
+ * Durability: `synchronous = FULL`, so a resolved append has been fsynced. Appends issued in the same
+ * event-loop turn are group-committed: one transaction, one fsync, each append in its own savepoint so
+ * a conflicting append fails alone and never leaves a partial write.
+ */
+export class SqliteEventStore implements EventStore {
+  private readonly db: Database.Database;
+  private readonly signal = new AppendSignal();
+  private queue: PendingAppend[] = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  private readonly lastOfStream: Database.Statement<[string], { revision: number; metadata: string }>;
+  private readonly insert: Database.Statement<[string, string, number, string, string, string]>;
+  private readonly byStream: Database.Statement<[string, number], Row>;
+  private readonly byStreamRange: Database.Statement<[string, number, number], Row>;
+  private readonly allAfter: Database.Statement<[number, number], Row>;
+  private readonly head: Database.Statement<[], { position: number | null }>;
+  private readonly last: Database.Statement<[], Row>;
+  private readonly commitBatch: (batch: PendingAppend[]) => Array<{ ok: AppendResult } | { error: unknown }>;
+
+  constructor(options: { path: string }) {
+    const file = options.path === ':memory:' ? ':memory:' : resolve(options.path);
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+
+    this.lastOfStream = this.db.prepare(
+      'SELECT revision, metadata FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1',
+    );
+    this.insert = this.db.prepare(
+      'INSERT INTO events (event_id, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const columns = 'position, event_id, stream_id, revision, type, data, metadata';
+    this.byStream = this.db.prepare(`SELECT ${columns} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision`).raw(true) as never;
+    this.byStreamRange = this.db
+      .prepare(`SELECT ${columns} FROM events WHERE stream_id = ? AND revision >= ? AND revision <= ? ORDER BY revision`)
+      .raw(true) as never;
+    this.allAfter = this.db.prepare(`SELECT ${columns} FROM events WHERE position > ? ORDER BY position LIMIT ?`).raw(true) as never;
+    this.head = this.db.prepare('SELECT MAX(position) AS position FROM events');
+    this.last = this.db.prepare(`SELECT ${columns} FROM events ORDER BY position DESC LIMIT 1`).raw(true) as never;
+
+    const appendOne = this.db.transaction((p: PendingAppend) => this.appendInTransaction(p));
+    this.commitBatch = this.db.transaction((batch: PendingAppend[]) =>
+      batch.map((p) => {
+        try {
+          return { ok: appendOne(p) };
+        } catch (error) {
+          if (error instanceof WrongExpectedRevisionError) return { error };
+          throw error;
+        }
+      }),
+    );
+  }
+
+  append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new EventStoreUnavailableError('The event store is closed'));
+    if (events.length === 0) return Promise.reject(new Error('append needs at least one event'));
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ streamId, events, expected, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    let outcomes: Array<{ ok: AppendResult } | { error: unknown }>;
+    try {
+      outcomes = this.commitBatch(batch);
+    } catch (error) {
+      // The whole transaction rolled back: nothing of this batch was written.
+      const failure = new EventStoreUnavailableError(`SQLite append failed: ${(error as Error).message}`, error);
+      for (const p of batch) p.reject(failure);
+      return;
+    }
+    outcomes.forEach((outcome, i) => ('ok' in outcome ? batch[i].resolve(outcome.ok) : batch[i].reject(outcome.error)));
+    this.signal.notify();
+  }
+
+  /** Runs inside a savepoint of the batch transaction. */
+  private appendInTransaction({ streamId, events, expected }: PendingAppend): AppendResult {
+    const last = this.lastOfStream.get(streamId);
+    const actual = last ? last.revision : -1;
+    const matches = expected === 'any' || (expected === 'no_stream' ? actual === -1 : expected === actual);
+    if (!matches) {
+      const replay = this.sameEventsAlreadyWritten(streamId, events, expected);
+      if (replay) return replay;
+      throw new WrongExpectedRevisionError(streamId, expected, actual);
+    }
+    let prevHash = last ? (JSON.parse(last.metadata) as EventMetadata).hash : GENESIS_HASH;
+    let revision = actual;
+    let position = 0;
+    for (const event of events) {
+      revision += 1;
+      const hash = chainHash({ prevHash, streamId, streamRevision: revision, type: event.type, data: event.data, occurredAt: event.metadata.occurredAt });
+      const metadata: EventMetadata = { ...event.metadata, prevHash, hash };
+      const info = this.insert.run(event.id, streamId, revision, event.type, JSON.stringify(event.data), JSON.stringify(metadata));
+      position = Number(info.lastInsertRowid);
+      prevHash = hash;
+    }
+    return { nextRevision: revision, position: String(position) };
+  }
+
+  /** A retried append (same event ids at the same expected revision) returns the original result. */
+  private sameEventsAlreadyWritten(streamId: string, events: NewEvent[], expected: ExpectedRevision): AppendResult | null {
+    if (expected === 'any') return null;
+    const first = expected === 'no_stream' ? 0 : expected + 1;
+    const rows = this.byStreamRange.all(streamId, first, first + events.length - 1);
+    if (rows.length !== events.length || rows.some((row, i) => row[1] !== events[i].id)) return null;
+    const lastRow = rows[rows.length - 1];
+    return { nextRevision: lastRow[3], position: String(lastRow[0]) };
+  }
+
+  async readStream(streamId: string, options: { fromRevision?: number } = {}): Promise<StoredEvent[]> {
+    this.assertOpen();
+    return this.byStream.all(streamId, options.fromRevision ?? 0).map(toStoredEvent);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
+    return this.readAllSync(options);
+  }
+
+  private readAllSync(options: ReadAllOptions): StoredEvent[] {
+    this.assertOpen();
+    const after = options.after === undefined ? 0 : Number(options.after);
+    // LIMIT -1: no limit in SQLite. Positions stay below 2^53 in one SQLite file.
+    return this.allAfter.all(after, options.limit ?? -1).map(toStoredEvent);
+  }
+
+  async headPosition(): Promise<Position | null> {
+    this.assertOpen();
+    const { position } = this.head.get()!;
+    return position === null ? null : String(position);
+  }
+
+  async readLast(): Promise<StoredEvent | null> {
+    this.assertOpen();
+    const row = this.last.get();
+    return row ? toStoredEvent(row) : null;
+  }
+
+  subscribeAll(options: SubscribeAllOptions, handler: (events: StoredEvent[]) => Promise<void> | void): Subscription {
+    return subscribeByReading(
+      { read: (after, limit) => this.readAllSync({ after, limit }), signal: this.signal, isClosed: () => this.closed },
+      options,
+      handler,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.queue.length) this.flush();
+    this.closed = true;
+    this.signal.notify();
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventStoreUnavailableError('The event store is closed');
+  }
+}
+
+function toStoredEvent(row: Row): StoredEvent {
+  return {
+    id: row[1],
+    streamId: row[2],
+    revision: row[3],
+    position: String(row[0]),
+    type: row[4],
+    data: JSON.parse(row[5]),
+    metadata: JSON.parse(row[6]),
+  };
+}

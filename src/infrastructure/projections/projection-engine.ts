@@ -1,0 +1,255 @@
+import { Logger } from '@nestjs/common';
+import { comparePositions, EventStore, Position, StoredEvent, Subscription } from '../../application/ports/event-store.port';
+import { ProjectionState, ProjectionStatus, ProjectionStatusSource } from '../../application/ports/projection-status.port';
+import { ReadModelSync } from '../../application/ports/read-model-sync.port';
+import { Projection } from './projection';
+import { Checkpoint, ReadModelStore } from './read-model-store';
+
+export type RebuildProgress = { projection: string; processed: number; position: Position | null; head: Position | null };
+
+type Runner = {
+  projection: Projection;
+  handles: Set<string>;
+  checkpoint: Checkpoint;
+  state: ProjectionState;
+  error: string | null;
+  subscription: Subscription | null;
+  /** Head position when a start-time rebuild began; the state is `rebuilding` until it is passed. */
+  rebuildTarget: Position | null;
+  /** Consecutive failures, for the restart backoff. */
+  failures: number;
+  restartTimer: NodeJS.Timeout | null;
+};
+
+const BATCH_SIZE = 1000;
+
+/**
+ * Runs every projection as a checkpointed `$all` subscription (ARCHITECTURE §4). Each batch of events
+ * is applied in one read-model transaction together with the checkpoint, so a crash never applies an
+ * event twice or skips one. Implements read-your-writes waiting for command handlers.
+ */
+export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
+  private readonly logger = new Logger(ProjectionEngine.name);
+  private readonly runners = new Map<string, Runner>();
+  private waiters: Array<{ position: Position; resolve: (ok: boolean) => void; timer: NodeJS.Timeout }> = [];
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly readModels: ReadModelStore,
+    projections: readonly Projection[],
+  ) {
+    for (const projection of projections) {
+      if (this.runners.has(projection.name)) throw new Error(`Duplicate projection ${projection.name}`);
+      this.runners.set(projection.name, {
+        projection,
+        handles: new Set(projection.handles),
+        checkpoint: { name: projection.name, version: projection.version, generation: 0, position: null, lastOccurredAt: null },
+        state: 'starting',
+        error: null,
+        subscription: null,
+        rebuildTarget: null,
+        failures: 0,
+        restartTimer: null,
+      });
+    }
+  }
+
+  /**
+   * Prepares every projection (fresh tables when new, incompatible or ahead of the store) and starts
+   * its subscription. Catch-up runs in the background.
+   */
+  async start(): Promise<void> {
+    const head = await this.store.headPosition();
+    for (const runner of this.runners.values()) {
+      const { projection } = runner;
+      const saved = this.readModels.checkpoint(projection.name);
+      const aheadOfStore = saved?.position != null && (head === null || comparePositions(saved.position, head) > 0);
+      if (saved && saved.version === projection.version && !aheadOfStore) {
+        runner.checkpoint = saved;
+        this.readModels.transaction(() => projection.setup(this.readModels.access(projection, saved.generation)));
+      } else {
+        if (saved) {
+          const why = aheadOfStore ? 'its checkpoint is ahead of the event store' : `version ${saved.version} → ${projection.version}`;
+          this.logger.warn(`Rebuilding projection ${projection.name}: ${why}`);
+        }
+        runner.checkpoint = this.freshGeneration(projection, saved);
+        runner.rebuildTarget = saved ? head : null;
+      }
+      this.startRunner(runner);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.runners.values()].map((r) => this.stopRunner(r, 'stopped')));
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.resolve(false);
+    }
+    this.waiters = [];
+  }
+
+  status(): ProjectionStatus[] {
+    return [...this.runners.values()].map((r) => ({
+      name: r.projection.name,
+      version: r.projection.version,
+      state: r.state,
+      position: r.checkpoint.position,
+      lastOccurredAt: r.checkpoint.lastOccurredAt,
+      error: r.error,
+    }));
+  }
+
+  /** Read access to a projection's live tables. */
+  reader(name: string) {
+    const runner = this.runners.get(name);
+    if (!runner) throw new Error(`Unknown projection ${name}`);
+    return this.readModels.access(runner.projection, runner.checkpoint.generation);
+  }
+
+  waitFor(position: Position, timeoutMs = 2000): Promise<boolean> {
+    if (this.caughtUpTo(position)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        position,
+        resolve,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          resolve(false);
+        }, timeoutMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /**
+   * Replays `$all` into a fresh generation of the projection's tables and swaps it in atomically; the
+   * old generation keeps serving reads until the swap. Live updates of this projection pause meanwhile.
+   */
+  async rebuild(name: string, onProgress?: (p: RebuildProgress) => void): Promise<{ processed: number; position: Position | null }> {
+    const runner = this.runners.get(name);
+    if (!runner) throw new Error(`Unknown projection ${name}`);
+    await this.stopRunner(runner, 'rebuilding');
+    const { projection } = runner;
+    const previous = runner.checkpoint;
+    const generation = previous.generation + 1;
+    const db = this.readModels.access(projection, generation);
+    this.readModels.transaction(() => {
+      this.readModels.dropGeneration(projection, generation);
+      projection.setup(db);
+    });
+    const head = await this.store.headPosition();
+    let position: Position | null = null;
+    let lastOccurredAt: string | null = null;
+    let processed = 0;
+    try {
+      for (;;) {
+        const batch = await this.store.readAll({ after: position ?? undefined, limit: BATCH_SIZE });
+        if (batch.length === 0) break;
+        this.readModels.transaction(() => {
+          for (const event of batch) if (runner.handles.has(event.type)) projection.apply(event, db);
+        });
+        position = batch[batch.length - 1].position;
+        lastOccurredAt = batch[batch.length - 1].metadata.occurredAt;
+        processed += batch.length;
+        onProgress?.({ projection: name, processed, position, head });
+      }
+      const next: Checkpoint = { name, version: projection.version, generation, position, lastOccurredAt };
+      this.readModels.transaction(() => {
+        this.readModels.saveCheckpoint(next);
+        this.readModels.dropGeneration(projection, previous.generation);
+      });
+      runner.checkpoint = next;
+    } catch (error) {
+      this.readModels.transaction(() => this.readModels.dropGeneration(projection, generation));
+      this.startRunner(runner);
+      throw error;
+    }
+    this.startRunner(runner);
+    return { processed, position };
+  }
+
+  private freshGeneration(projection: Projection, saved: Checkpoint | undefined): Checkpoint {
+    const generation = (saved?.generation ?? 0) + 1;
+    const checkpoint: Checkpoint = { name: projection.name, version: projection.version, generation, position: null, lastOccurredAt: null };
+    this.readModels.transaction(() => {
+      if (saved) this.readModels.dropGeneration(projection, saved.generation);
+      this.readModels.dropGeneration(projection, generation);
+      projection.setup(this.readModels.access(projection, generation));
+      this.readModels.saveCheckpoint(checkpoint);
+    });
+    return checkpoint;
+  }
+
+  private startRunner(runner: Runner): void {
+    runner.state = runner.rebuildTarget ? 'rebuilding' : 'running';
+    runner.error = null;
+    runner.subscription = this.store.subscribeAll(
+      {
+        after: runner.checkpoint.position ?? undefined,
+        batchSize: BATCH_SIZE,
+        onError: (error) => {
+          // Stays visible as `failed` in readiness while it retries from its checkpoint with backoff
+          // (a store outage heals by itself; a bug in apply keeps failing loudly).
+          runner.state = 'failed';
+          runner.subscription = null;
+          runner.error = error instanceof Error ? error.message : String(error);
+          runner.failures += 1;
+          const delay = Math.min(30_000, 250 * 2 ** Math.min(runner.failures, 7));
+          this.logger.error(`Projection ${runner.projection.name} stopped: ${runner.error}; retrying in ${delay} ms`);
+          runner.restartTimer = setTimeout(() => {
+            runner.restartTimer = null;
+            this.startRunner(runner);
+          }, delay);
+          runner.restartTimer.unref();
+        },
+      },
+      (batch) => this.applyBatch(runner, batch),
+    );
+  }
+
+  private async stopRunner(runner: Runner, state: ProjectionState): Promise<void> {
+    if (runner.restartTimer) clearTimeout(runner.restartTimer);
+    runner.restartTimer = null;
+    const subscription = runner.subscription;
+    runner.subscription = null;
+    runner.state = state;
+    await subscription?.close();
+  }
+
+  private applyBatch(runner: Runner, batch: StoredEvent[]): void {
+    const { projection, handles } = runner;
+    const db = this.readModels.access(projection, runner.checkpoint.generation);
+    const last = batch[batch.length - 1];
+    const next: Checkpoint = { ...runner.checkpoint, position: last.position, lastOccurredAt: last.metadata.occurredAt };
+    this.readModels.transaction(() => {
+      for (const event of batch) if (handles.has(event.type)) projection.apply(event, db);
+      this.readModels.saveCheckpoint(next);
+    });
+    runner.checkpoint = next;
+    runner.failures = 0;
+    if (runner.rebuildTarget && comparePositions(last.position, runner.rebuildTarget) >= 0) {
+      runner.rebuildTarget = null;
+      runner.state = 'running';
+    }
+    this.releaseWaiters();
+  }
+
+  private caughtUpTo(position: Position): boolean {
+    for (const r of this.runners.values()) {
+      if (r.checkpoint.position === null || comparePositions(r.checkpoint.position, position) < 0) return false;
+    }
+    return true;
+  }
+
+  private releaseWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const remaining = [];
+    for (const w of this.waiters) {
+      if (this.caughtUpTo(w.position)) {
+        clearTimeout(w.timer);
+        w.resolve(true);
+      } else remaining.push(w);
+    }
+    this.waiters = remaining;
+  }
+}

@@ -1,0 +1,32 @@
+import { StoredEvent } from '../../application/ports/event-store.port';
+
+/** Write access of one projection to its own tables, inside the engine's transaction. */
+export interface ProjectionDb {
+  /** Physical name of one of the projection's logical tables (generation-suffixed; see ReadModelStore). */
+  table(logicalName: string): string;
+  run(sql: string, ...params: unknown[]): void;
+  get<T = Record<string, unknown>>(sql: string, ...params: unknown[]): T | undefined;
+  all<T = Record<string, unknown>>(sql: string, ...params: unknown[]): T[];
+}
+
+/**
+ * A read model fed from `$all` (ARCHITECTURE §4). `apply` is synchronous and runs inside the
+ * engine's transaction, together with the checkpoint; it touches only the projection's own tables.
+ */
+export type Projection = {
+  name: string;
+  /** Bump when `setup` or `apply` change meaning: the projection rebuilds itself at the next start. */
+  version: number;
+  handles: readonly string[];
+  /** Logical names of the tables the projection owns. */
+  tables: readonly string[];
+  /** Creates the tables (and their indexes) under `db.table(...)` names. */
+  setup(db: ProjectionDb): void;
+  apply(event: StoredEvent, db: ProjectionDb): void;
+};
+
+export function defineProjection(projection: Projection): Projection {
+  if (!/^[a-z][a-z0-9_]*$/.test(projection.name)) throw new Error(`Invalid projection name ${projection.name}`);
+  for (const t of projection.tables) if (!/^[a-z][a-z0-9_]*$/.test(t)) throw new Error(`Invalid table name ${t}`);
+  return projection;
+}

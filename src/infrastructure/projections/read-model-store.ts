@@ -1,0 +1,103 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Position } from '../../application/ports/event-store.port';
+import { Projection, ProjectionDb } from './projection';
+
+export type Checkpoint = {
+  name: string;
+  version: number;
+  generation: number;
+  position: Position | null;
+  lastOccurredAt: string | null;
+};
+
+/**
+ * The read-model database (one SQLite file per API instance, disposable: rebuilt from the event store
+ * when missing, incompatible or behind). Each projection's tables carry a generation suffix
+ * (`machines__g3`); `_projections` records the live generation and the checkpoint. A rebuild fills a
+ * new generation and swaps it in by updating that row in one transaction, so readers never see a
+ * half-built read model.
+ */
+export class ReadModelStore {
+  readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // Disposable data: NORMAL keeps the file consistent after a crash; a lost tail is re-applied
+    // from the event store because the checkpoint is in the same transaction as the rows.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS _projections (
+      name TEXT PRIMARY KEY,
+      version INTEGER NOT NULL,
+      generation INTEGER NOT NULL,
+      position TEXT,
+      last_occurred_at TEXT
+    )`);
+  }
+
+  checkpoint(name: string): Checkpoint | undefined {
+    const row = this.statement('SELECT name, version, generation, position, last_occurred_at FROM _projections WHERE name = ?').get(name) as
+      | { name: string; version: number; generation: number; position: string | null; last_occurred_at: string | null }
+      | undefined;
+    return row && { name: row.name, version: row.version, generation: row.generation, position: row.position, lastOccurredAt: row.last_occurred_at };
+  }
+
+  saveCheckpoint(cp: Checkpoint): void {
+    this.statement(
+      `INSERT INTO _projections (name, version, generation, position, last_occurred_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET version = excluded.version, generation = excluded.generation,
+         position = excluded.position, last_occurred_at = excluded.last_occurred_at`,
+    ).run(cp.name, cp.version, cp.generation, cp.position, cp.lastOccurredAt);
+  }
+
+  /** Table access for `projection` at `generation`. */
+  access(projection: Projection, generation: number): ProjectionDb {
+    const owned = new Set(projection.tables);
+    return {
+      table: (logical) => {
+        if (!owned.has(logical)) throw new Error(`Projection ${projection.name} does not own table ${logical}`);
+        return physicalTable(logical, generation);
+      },
+      run: (sql, ...params) => void this.statement(sql).run(...params),
+      get: <T>(sql: string, ...params: unknown[]) => this.statement(sql).get(...params) as T | undefined,
+      all: <T>(sql: string, ...params: unknown[]) => this.statement(sql).all(...params) as T[],
+    };
+  }
+
+  /** Read access to a projection's live generation (for query handlers). */
+  reader(projection: Projection): ProjectionDb {
+    const cp = this.checkpoint(projection.name);
+    return this.access(projection, cp?.generation ?? 0);
+  }
+
+  dropGeneration(projection: Projection, generation: number): void {
+    for (const t of projection.tables) this.db.exec(`DROP TABLE IF EXISTS "${physicalTable(t, generation)}"`);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    this.statements.clear();
+    this.db.close();
+  }
+
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+}
+
+export function physicalTable(logical: string, generation: number): string {
+  return `${logical}__g${generation}`;
+}
