@@ -8,4 +8,5 @@ module.exports = {
   testTimeout: 30000,
   // Two cores in CI: two workers keep the suite fast without starving the event loops under test.
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

@@ -1015,7 +1015,8 @@ export function describeEventStoreContract(name: string, harness: EventStoreHarn
     });
 
     // -----------------------------------------------------------------------------------------------------
-    (harness.reopen ? describe : describe.skip)('restart (reopen on the same backing location)', () => {
+    // Only for adapters with a durable backing location (an in-memory store has nothing to reopen).
+    if (harness.reopen) describe('restart (reopen on the same backing location)', () => {
       async function reopen() {
         const next = await harness.reopen!(store);
         store = next;

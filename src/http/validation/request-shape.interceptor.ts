@@ -2,7 +2,7 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor, Type } from
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { plainToInstance } from 'class-transformer';
-import { validate, ValidatorOptions } from 'class-validator';
+import { getMetadataStorage, validate, ValidatorOptions } from 'class-validator';
 import { FastifyRequest } from 'fastify';
 import { Observable } from 'rxjs';
 import { ValidationIssue, validationError } from '../../domain/shared/domain-error';
@@ -115,16 +115,14 @@ function isEmptyObject(value: unknown): boolean {
 
 /** §0.2: a documented query parameter given more than once is a validation error. */
 function repeatedParameters(query: Record<string, unknown>, metatype: Type): ValidationIssue[] {
-  const documented = new Set(Object.keys(plainToInstance(metatype, {}) as object).concat(documentedProperties(metatype)));
+  const documented = new Set(documentedProperties(metatype));
   return Object.entries(query ?? {})
     .filter(([name, value]) => Array.isArray(value) && documented.has(name))
     .map(([name]) => ({ location: 'query' as const, path: name, message: `Query parameter ${name} must be given at most once` }));
 }
 
+/** The decorated properties of a query DTO are its documented parameters. */
 function documentedProperties(metatype: Type): string[] {
-  // class-validator keeps the decorated property names; they are the documented parameters.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { getMetadataStorage } = require('class-validator') as typeof import('class-validator');
   return getMetadataStorage()
     .getTargetValidationMetadatas(metatype, '', true, false)
     .map((m) => m.propertyName);
