@@ -6,7 +6,7 @@ import { IdempotencyRecords } from '../application/idempotency/idempotency-recor
 import { BODY_LIMIT_BYTES } from './errors/error-response';
 import { ErrorFilter } from './errors/error.filter';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
-import { installFastifyPipeline } from './pipeline/fastify-pipeline';
+import { frameworkErrorHandler, installFastifyPipeline } from './pipeline/fastify-pipeline';
 import { ResponseStatusInterceptor } from './shared/response-status.interceptor';
 import { RequestShapeInterceptor } from './validation/request-shape.interceptor';
 
@@ -26,6 +26,7 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
     caseSensitive: true,
     // The correlation id is the request id of record (§0.13).
     disableRequestLogging: true,
+    frameworkErrors: frameworkErrorHandler,
   });
   installFastifyPipeline(adapter.getInstance(), options.config, logger);
 

@@ -1,6 +1,7 @@
 import { LoggerService } from '@nestjs/common';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { AppConfig } from '../../config/app-config';
 import { validationError } from '../../domain/shared/domain-error';
 import { reply as errorReply } from '../errors/error-response';
@@ -41,9 +42,16 @@ export function installFastifyPipeline(fastify: FastifyInstance, config: AppConf
     done();
   });
 
+  // §0.14 step 1: an unknown route is a 404 whatever its body, so its body is not even read.
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    if (!request.is404) return done(null, payload);
+    payload.resume();
+    request.headers['content-length'] = '0';
+    done(null, Readable.from([]));
+  });
+
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    // §0.14 step 1: an unknown route is a 404 whatever its body.
     if (request.is404) return done(null, undefined);
     try {
       done(null, parseJsonBody(request.headers['content-type'], body as string));
@@ -82,6 +90,18 @@ export function installFastifyPipeline(fastify: FastifyInstance, config: AppConf
   });
 }
 
+/**
+ * Fastify's own request errors (a URL that does not decode) answered in the envelope of §0.8. Passed
+ * to the Fastify constructor as `frameworkErrors`; runs before any hook.
+ */
+export function frameworkErrorHandler(error: Error, _request: unknown, reply: FastifyReply): void {
+  const r = errorReply('VALIDATION_ERROR', 'The request URL is malformed', {
+    reason: 'malformed_url',
+    errors: [{ location: 'path', path: '', message: error.message }],
+  });
+  void reply.status(r.status).header('x-correlation-id', randomUUID()).headers(r.headers).send(r.body);
+}
+
 function isApiPath(url: string): boolean {
   return url === '/api/v1' || url.startsWith('/api/v1/') || url.startsWith('/api/v1?');
 }
@@ -117,4 +137,3 @@ export function parseJsonBody(contentType: string | undefined, raw: string): unk
   return parsed;
 }
 
-export type { FastifyRequest };
