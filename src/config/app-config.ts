@@ -91,6 +91,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): ConfigResult 
     const raw = read(name);
     if (raw === undefined) return undefined;
     try {
+      if (/\s/.test(raw)) throw new Error('whitespace');
       const parsed = new URL(raw);
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
       return raw.endsWith('/') ? raw.slice(0, -1) : raw;

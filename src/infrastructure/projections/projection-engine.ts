@@ -38,12 +38,18 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
     private readonly readModels: ReadModelStore,
     projections: readonly Projection[],
   ) {
+    const tableOwners = new Map<string, string>();
     for (const projection of projections) {
       if (this.runners.has(projection.name)) throw new Error(`Duplicate projection ${projection.name}`);
+      for (const table of projection.tables) {
+        const owner = tableOwners.get(table);
+        if (owner) throw new Error(`Projections ${owner} and ${projection.name} both declare table ${table}`);
+        tableOwners.set(table, projection.name);
+      }
       this.runners.set(projection.name, {
         projection,
         handles: new Set(projection.handles),
-        checkpoint: { name: projection.name, version: projection.version, generation: 0, position: null, lastOccurredAt: null },
+        checkpoint: { name: projection.name, version: projection.version, generation: 0, position: null, lastOccurredAt: null, tables: projection.tables },
         state: 'starting',
         error: null,
         subscription: null,
@@ -134,7 +140,7 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
     const generation = previous.generation + 1;
     const db = this.readModels.access(projection, generation);
     this.readModels.transaction(() => {
-      this.readModels.dropGeneration(projection, generation);
+      this.readModels.dropGeneration(projection.tables, generation);
       projection.setup(db);
     });
     const head = await this.store.headPosition();
@@ -153,27 +159,36 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
         processed += batch.length;
         onProgress?.({ projection: name, processed, position, head });
       }
-      const next: Checkpoint = { name, version: projection.version, generation, position, lastOccurredAt };
+      const next: Checkpoint = { name, version: projection.version, generation, position, lastOccurredAt, tables: projection.tables };
       this.readModels.transaction(() => {
         this.readModels.saveCheckpoint(next);
-        this.readModels.dropGeneration(projection, previous.generation);
+        this.readModels.dropGeneration(previous.tables, previous.generation);
       });
       runner.checkpoint = next;
+      runner.rebuildTarget = null;
     } catch (error) {
-      this.readModels.transaction(() => this.readModels.dropGeneration(projection, generation));
+      this.readModels.transaction(() => this.readModels.dropGeneration(projection.tables, generation));
       this.startRunner(runner);
       throw error;
     }
     this.startRunner(runner);
+    this.releaseWaiters();
     return { processed, position };
   }
 
   private freshGeneration(projection: Projection, saved: Checkpoint | undefined): Checkpoint {
     const generation = (saved?.generation ?? 0) + 1;
-    const checkpoint: Checkpoint = { name: projection.name, version: projection.version, generation, position: null, lastOccurredAt: null };
+    const checkpoint: Checkpoint = {
+      name: projection.name,
+      version: projection.version,
+      generation,
+      position: null,
+      lastOccurredAt: null,
+      tables: projection.tables,
+    };
     this.readModels.transaction(() => {
-      if (saved) this.readModels.dropGeneration(projection, saved.generation);
-      this.readModels.dropGeneration(projection, generation);
+      if (saved) this.readModels.dropGeneration(saved.tables, saved.generation);
+      this.readModels.dropGeneration(projection.tables, generation);
       projection.setup(this.readModels.access(projection, generation));
       this.readModels.saveCheckpoint(checkpoint);
     });

@@ -10,6 +10,8 @@ export type Checkpoint = {
   generation: number;
   position: Position | null;
   lastOccurredAt: string | null;
+  /** The tables this generation was built with, so a later version can drop tables it no longer declares. */
+  tables: readonly string[];
 };
 
 /**
@@ -36,23 +38,35 @@ export class ReadModelStore {
       version INTEGER NOT NULL,
       generation INTEGER NOT NULL,
       position TEXT,
-      last_occurred_at TEXT
+      last_occurred_at TEXT,
+      tables TEXT NOT NULL
     )`);
   }
 
   checkpoint(name: string): Checkpoint | undefined {
-    const row = this.statement('SELECT name, version, generation, position, last_occurred_at FROM _projections WHERE name = ?').get(name) as
-      | { name: string; version: number; generation: number; position: string | null; last_occurred_at: string | null }
+    const row = this.statement('SELECT name, version, generation, position, last_occurred_at, tables FROM _projections WHERE name = ?').get(
+      name,
+    ) as
+      | { name: string; version: number; generation: number; position: string | null; last_occurred_at: string | null; tables: string }
       | undefined;
-    return row && { name: row.name, version: row.version, generation: row.generation, position: row.position, lastOccurredAt: row.last_occurred_at };
+    return (
+      row && {
+        name: row.name,
+        version: row.version,
+        generation: row.generation,
+        position: row.position,
+        lastOccurredAt: row.last_occurred_at,
+        tables: JSON.parse(row.tables) as string[],
+      }
+    );
   }
 
   saveCheckpoint(cp: Checkpoint): void {
     this.statement(
-      `INSERT INTO _projections (name, version, generation, position, last_occurred_at) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO _projections (name, version, generation, position, last_occurred_at, tables) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT(name) DO UPDATE SET version = excluded.version, generation = excluded.generation,
-         position = excluded.position, last_occurred_at = excluded.last_occurred_at`,
-    ).run(cp.name, cp.version, cp.generation, cp.position, cp.lastOccurredAt);
+         position = excluded.position, last_occurred_at = excluded.last_occurred_at, tables = excluded.tables`,
+    ).run(cp.name, cp.version, cp.generation, cp.position, cp.lastOccurredAt, JSON.stringify(cp.tables));
   }
 
   /** Table access for `projection` at `generation`. */
@@ -75,8 +89,8 @@ export class ReadModelStore {
     return this.access(projection, cp?.generation ?? 0);
   }
 
-  dropGeneration(projection: Projection, generation: number): void {
-    for (const t of projection.tables) this.db.exec(`DROP TABLE IF EXISTS "${physicalTable(t, generation)}"`);
+  dropGeneration(tables: readonly string[], generation: number): void {
+    for (const t of tables) this.db.exec(`DROP TABLE IF EXISTS "${physicalTable(t, generation)}"`);
   }
 
   transaction<T>(fn: () => T): T {

@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { canonicalHash, canonicalJson, sha256Hex } from './canonical-json';
+
+// §0.12: RFC 8785 (JCS) — members sorted by UTF-16 code units, minimal escaping, ECMAScript numbers.
+describe('canonicalJson (§0.12, RFC 8785)', () => {
+  describe('RFC 8785 examples', () => {
+    it('serialises the primitive-data example of §3.2.2', () => {
+      const input = {
+        // The RFC's literal as written: it parses to the same double as 333333333.3333333.
+        // eslint-disable-next-line no-loss-of-precision
+        numbers: [333333333.33333329, 1e30, 4.5, 2e-3, 0.000000000000000000000000001],
+        string: '\u20ac$\u000F\u000aA\'\u0042\u0022\u005c\\"/',
+        literals: [null, true, false],
+      };
+      expect(canonicalJson(input)).toBe(
+        String.raw`{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}`,
+      );
+    });
+
+    it('sorts the members of the §3.2.3 example by UTF-16 code units', () => {
+      const input = {
+        '\u20ac': 'Euro Sign',
+        '\r': 'Carriage Return',
+        '\ufb33': 'Hebrew Letter Dalet With Dagesh',
+        '1': 'One',
+        '\ud83d\ude00': 'Emoji: Grinning Face',
+        '\u0080': 'Control',
+        '\u00f6': 'Latin Small Letter O With Diaeresis',
+      };
+      expect(canonicalJson(input)).toBe(
+        '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis",' +
+          '"\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+      );
+    });
+  });
+
+  describe('member order', () => {
+    it('puts upper-case before lower-case letters (code unit order, not locale order)', () => {
+      expect(canonicalJson({ b: 1, a: 2, B: 3, A: 4, _: 5 })).toBe('{"A":4,"B":3,"_":5,"a":2,"b":1}');
+    });
+
+    it('sorts digit names as strings and prefixes first', () => {
+      expect(canonicalJson({ '9': 0, '10': 0, '1': 0, ab: 0, a: 0, '': 0 })).toBe('{"":0,"1":0,"10":0,"9":0,"a":0,"ab":0}');
+    });
+
+    it('orders a non-BMP name by its surrogates, before a high BMP character', () => {
+      // U+1F600 > U+FB01 as code points, but its first code unit 0xD83D < 0xFB01.
+      expect(canonicalJson({ '\ufb01': 1, '\u{1F600}': 2, '\uff21': 3, z: 4 })).toBe('{"z":4,"\u{1F600}":2,"\ufb01":1,"\uff21":3}');
+    });
+
+    it('does not depend on insertion order', () => {
+      expect(canonicalJson({ x: 1, y: { b: 2, a: 1 } })).toBe(canonicalJson({ y: { a: 1, b: 2 }, x: 1 }));
+    });
+  });
+
+  describe('numbers (ECMAScript Number#toString)', () => {
+    it.each([
+      [1e21, '1e+21'],
+      [1e20, '100000000000000000000'],
+      [1e-7, '1e-7'],
+      [1e-6, '0.000001'],
+      [-0, '0'],
+      [0.1 + 0.2, '0.30000000000000004'],
+      [-1.5, '-1.5'],
+      [4.5, '4.5'],
+      [100, '100'],
+      [Number.MAX_SAFE_INTEGER, '9007199254740991'],
+      [5e-324, '5e-324'],
+      [Number.MAX_VALUE, '1.7976931348623157e+308'],
+    ])('serialises %p as %s', (value, expected) => {
+      expect(canonicalJson(value)).toBe(expected);
+      expect(canonicalJson([value])).toBe(`[${expected}]`);
+    });
+
+    it.each([NaN, Infinity, -Infinity])('rejects the non-finite number %p at any depth', (value) => {
+      expect(() => canonicalJson(value)).toThrow(TypeError);
+      expect(() => canonicalJson([1, value])).toThrow(TypeError);
+      expect(() => canonicalJson({ a: { b: value } })).toThrow(TypeError);
+    });
+  });
+
+  describe('strings', () => {
+    it('uses the short escapes for \\b \\t \\n \\f \\r, " and \\\\', () => {
+      expect(canonicalJson('\b\t\n\f\r"\\')).toBe(String.raw`"\b\t\n\f\r\"\\"`);
+    });
+
+    it('escapes the other control characters as lower-case \\u00xx', () => {
+      expect(canonicalJson('\u0000\u0001\u000b\u000e\u001f')).toBe(String.raw`"\u0000\u0001\u000b\u000e\u001f"`);
+    });
+
+    it('leaves everything else unescaped: /, DEL, non-ASCII, non-BMP, U+2028', () => {
+      const raw = '/\u007f\u00e9\u20ac\u{1F600}\u2028';
+      expect(canonicalJson(raw)).toBe(`"${raw}"`);
+    });
+
+    it('escapes member names like strings', () => {
+      expect(canonicalJson({ 'a"b\n': 1 })).toBe(String.raw`{"a\"b\n":1}`);
+    });
+  });
+
+  describe('structure', () => {
+    it('serialises literals', () => {
+      expect(canonicalJson(null)).toBe('null');
+      expect(canonicalJson(true)).toBe('true');
+      expect(canonicalJson(false)).toBe('false');
+      expect(canonicalJson({})).toBe('{}');
+      expect(canonicalJson([])).toBe('[]');
+    });
+
+    it('keeps array order, sorts objects at every depth, and has no whitespace', () => {
+      const value = { z: [3, 1, { y: 1, x: [{ b: true, a: null }] }], a: { c: { e: 'e', d: 'd' } } };
+      expect(canonicalJson(value)).toBe('{"a":{"c":{"d":"d","e":"e"}},"z":[3,1,{"x":[{"a":null,"b":true}],"y":1}]}');
+    });
+
+    it('drops members whose value is undefined, at any depth', () => {
+      expect(canonicalJson({ a: undefined, b: 1, c: { d: undefined } })).toBe('{"b":1,"c":{}}');
+    });
+
+    it('serialises a value with toJSON (a Date) through it', () => {
+      expect(canonicalJson({ at: new Date('2025-01-01T00:00:00.000Z') })).toBe('{"at":"2025-01-01T00:00:00.000Z"}');
+    });
+
+    it('rejects values JSON cannot represent', () => {
+      expect(() => canonicalJson(1n)).toThrow(TypeError);
+      expect(() => canonicalJson({ a: 1n })).toThrow(TypeError);
+      expect(() => canonicalJson(undefined)).toThrow(TypeError);
+    });
+  });
+});
+
+describe('sha256Hex', () => {
+  it('is the lower-case hex of the SHA-256 digest', () => {
+    expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+
+  it('hashes the UTF-8 bytes of a string, and accepts bytes', () => {
+    const utf8 = Buffer.from('\u20ac\u{1F600}', 'utf8');
+    const expected = createHash('sha256').update(utf8).digest('hex');
+    expect(sha256Hex('\u20ac\u{1F600}')).toBe(expected);
+    expect(sha256Hex(utf8)).toBe(expected);
+  });
+});
+
+describe('canonicalHash', () => {
+  it('is the SHA-256 hex of the canonical JSON', () => {
+    const value = { b: [1, 'é'], a: null };
+    expect(canonicalHash(value)).toBe(sha256Hex('{"a":null,"b":[1,"é"]}'));
+    expect(canonicalHash(value)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('is the same for equal values built in another member order', () => {
+    expect(canonicalHash({ a: 1, b: { c: 2, d: 3 } })).toBe(canonicalHash({ b: { d: 3, c: 2 }, a: 1 }));
+  });
+});
