@@ -6,7 +6,7 @@ import { IdempotencyRecords } from '../application/idempotency/idempotency-recor
 import { BODY_LIMIT_BYTES } from './errors/error-response';
 import { ErrorFilter } from './errors/error.filter';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
-import { frameworkErrorHandler, installFastifyPipeline } from './pipeline/fastify-pipeline';
+import { fastifyPipeline } from './pipeline/fastify-pipeline';
 import { ResponseStatusInterceptor } from './shared/response-status.interceptor';
 import { RequestShapeInterceptor } from './validation/request-shape.interceptor';
 
@@ -18,6 +18,7 @@ export type CreateAppOptions = AppModuleOptions & { logger: LoggerService };
  */
 export async function createApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
   const { logger, ...moduleOptions } = options;
+  const pipeline = fastifyPipeline(options.config, logger);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     logger: false,
@@ -26,9 +27,9 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
     caseSensitive: true,
     // The correlation id is the request id of record (§0.13).
     disableRequestLogging: true,
-    frameworkErrors: frameworkErrorHandler,
+    frameworkErrors: pipeline.frameworkErrors,
   });
-  installFastifyPipeline(adapter.getInstance(), options.config, logger);
+  pipeline.install(adapter.getInstance());
 
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(moduleOptions), adapter, {
     bodyParser: false,
@@ -37,11 +38,12 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
   });
   app.setGlobalPrefix('api/v1', { exclude: [{ path: 'health', method: RequestMethod.GET }] });
   app.useGlobalFilters(new ErrorFilter());
-  // Order matters (§0.14): shape validation (5) → idempotency (6) → status of the result.
+  // Order matters (§0.14): shape validation (step 5) runs first, idempotency (step 6) next; the
+  // status interceptor wraps idempotency so that replayed HttpResults get their status too.
   app.useGlobalInterceptors(
     new RequestShapeInterceptor(),
-    new IdempotencyInterceptor(app.get(IdempotencyRecords)),
     new ResponseStatusInterceptor(),
+    new IdempotencyInterceptor(app.get(IdempotencyRecords)),
   );
   app.enableShutdownHooks();
   await app.init();

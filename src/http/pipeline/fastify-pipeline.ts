@@ -4,41 +4,77 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AppConfig } from '../../config/app-config';
 import { validationError } from '../../domain/shared/domain-error';
-import { reply as errorReply } from '../errors/error-response';
+import { ErrorReply, reply as errorReply } from '../errors/error-response';
 import { initialRequestState, requestPath } from '../shared/request-state';
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+type Admission = { correlationId: string; invalidCorrelationId: boolean; refusal: ErrorReply | null; apiKeyHash: string };
+
 /**
  * The parts of §0.14 that run before Nest routes a request: correlation id (§0.13), API key (step 2,
  * before route matching for /api/v1 paths, §1.1), and body parsing (step 3, §0.2). Registered on the
- * Fastify instance so they also run for unknown routes.
+ * Fastify instance so they also run for unknown routes. `frameworkErrors` goes to the Fastify
+ * constructor: it answers URLs that do not decode, after the same admission checks.
  */
-export function installFastifyPipeline(fastify: FastifyInstance, config: AppConfig, logger: LoggerService): void {
+export function fastifyPipeline(config: AppConfig, logger: LoggerService) {
   const keyDigests = config.apiKeys.map((k) => createHash('sha256').update(k, 'utf8').digest());
 
-  fastify.decorateRequest('peaqos', null as never);
-
-  fastify.addHook('onRequest', (request, reply, done) => {
-    const presented = request.headers['x-correlation-id'];
+  const admit = (headers: FastifyRequest['headers'], url: string): Admission => {
+    const presented = headers['x-correlation-id'];
     const valid = typeof presented === 'string' && CORRELATION_ID.test(presented);
-    const correlationId = valid ? presented : randomUUID();
-    request.peaqos = initialRequestState(correlationId, presented !== undefined && !valid);
-    reply.header('x-correlation-id', correlationId);
-
-    if (!config.requireApiAuth || !isApiPath(request.url)) return done();
-    const key = request.headers['x-api-key'];
+    const admission: Admission = {
+      correlationId: valid ? presented : randomUUID(),
+      invalidCorrelationId: presented !== undefined && !valid,
+      refusal: null,
+      apiKeyHash: '',
+    };
+    if (!config.requireApiAuth || !isApiPath(url)) return admission;
+    const key = headers['x-api-key'];
     if (typeof key !== 'string' || key.length === 0) {
-      return sendError(reply, 'AUTH_REQUIRED', 'An x-api-key header is required');
+      admission.refusal = errorReply('AUTH_REQUIRED', 'An x-api-key header is required');
+      return admission;
     }
     const digest = createHash('sha256').update(key, 'utf8').digest();
     // Constant time: every configured key is compared, with no early exit (§1.1).
     let match = false;
     for (const candidate of keyDigests) match = timingSafeEqual(candidate, digest) || match;
-    if (!match) return sendError(reply, 'AUTH_INVALID', 'The x-api-key header does not match a configured key');
-    const hex = digest.toString('hex');
-    request.peaqos.apiKeyHash = hex;
-    request.peaqos.actor = { type: 'api-key', id: `sha256:${hex.slice(0, 16)}` };
+    if (match) admission.apiKeyHash = digest.toString('hex');
+    else admission.refusal = errorReply('AUTH_INVALID', 'The x-api-key header does not match a configured key');
+    return admission;
+  };
+
+  const frameworkErrors = (error: Error, request: FastifyRequest, reply: FastifyReply): void => {
+    const admission = admit(request.headers, request.url);
+    const r =
+      admission.refusal ??
+      errorReply('VALIDATION_ERROR', 'The request URL is malformed', {
+        reason: 'malformed_url',
+        errors: [{ location: 'path', path: '', message: error.message }],
+      });
+    void reply.status(r.status).header('x-correlation-id', admission.correlationId).headers(r.headers).send(r.body);
+  };
+
+  return { frameworkErrors, install: (fastify: FastifyInstance) => install(fastify, admit, logger) };
+}
+
+function install(fastify: FastifyInstance, admit: (headers: FastifyRequest['headers'], url: string) => Admission, logger: LoggerService) {
+  fastify.decorateRequest('peaqos', null as never);
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const admission = admit(request.headers, request.url);
+    request.peaqos = initialRequestState(admission.correlationId, admission.invalidCorrelationId);
+    reply.header('x-correlation-id', admission.correlationId);
+    if (admission.refusal) return void send(reply, admission.refusal);
+    if (admission.apiKeyHash) {
+      request.peaqos.apiKeyHash = admission.apiKeyHash;
+      request.peaqos.actor = { type: 'api-key', id: `sha256:${admission.apiKeyHash.slice(0, 16)}` };
+    }
+    // §0.1: `/machines/` is not `/machines`; the router would hand `/x/` to `/x/:id` with an empty id.
+    if (!request.is404 && Object.values(request.params ?? {}).some((v) => v === '')) {
+      const path = requestPath(request);
+      return void send(reply, errorReply('NOT_FOUND', `No endpoint ${request.method} ${path}`, { method: request.method, path }));
+    }
     done();
   });
 
@@ -90,24 +126,11 @@ export function installFastifyPipeline(fastify: FastifyInstance, config: AppConf
   });
 }
 
-/**
- * Fastify's own request errors (a URL that does not decode) answered in the envelope of §0.8. Passed
- * to the Fastify constructor as `frameworkErrors`; runs before any hook.
- */
-export function frameworkErrorHandler(error: Error, _request: unknown, reply: FastifyReply): void {
-  const r = errorReply('VALIDATION_ERROR', 'The request URL is malformed', {
-    reason: 'malformed_url',
-    errors: [{ location: 'path', path: '', message: error.message }],
-  });
-  void reply.status(r.status).header('x-correlation-id', randomUUID()).headers(r.headers).send(r.body);
-}
-
 function isApiPath(url: string): boolean {
   return url === '/api/v1' || url.startsWith('/api/v1/') || url.startsWith('/api/v1?');
 }
 
-function sendError(reply: FastifyReply, code: 'AUTH_REQUIRED' | 'AUTH_INVALID', message: string): void {
-  const r = errorReply(code, message);
+function send(reply: FastifyReply, r: ErrorReply): void {
   void reply.status(r.status).headers(r.headers).send(r.body);
 }
 
