@@ -8,6 +8,7 @@ import { Clock } from '../../src/application/ports/clock.port';
 import { EVENT_STORE, EventStore, isInternalStream, StoredEvent } from '../../src/application/ports/event-store.port';
 import { formatConfigErrors, loadConfig } from '../../src/config/app-config';
 import { createApp } from '../../src/http/app-factory';
+import { SqliteEventStore } from '../../src/infrastructure/event-store/sqlite/sqlite-event-store';
 import { JsonLogger, logLevels } from '../../src/infrastructure/logging/json-logger';
 import { ProbeModule, probeNotesProjection } from './probe/probe.module';
 
@@ -39,7 +40,13 @@ export type TestApp = {
   close(): Promise<void>;
 };
 
-export type TestAppOverrides = { env?: Record<string, string>; clock?: Clock; listen?: boolean };
+export type TestAppOverrides = {
+  env?: Record<string, string>;
+  clock?: Clock;
+  listen?: boolean;
+  /** Wraps the app's event store (a SQLite file in the temp dir), e.g. to inject faults or races. */
+  wrapEventStore?: (store: EventStore) => EventStore;
+};
 
 /**
  * The real application (createApp, as main.ts builds it) with the probe feature mounted, SQLite files
@@ -70,6 +77,7 @@ export async function startTestApp(overrides: TestAppOverrides = {}): Promise<Te
       config: loaded.config,
       logger: new JsonLogger(logLevels('silent')),
       clock: overrides.clock,
+      eventStore: overrides.wrapEventStore?.(new SqliteEventStore({ path: paths.sqlite })),
       imports: [ProbeModule],
       projections: [probeNotesProjection],
     });
@@ -103,6 +111,8 @@ export async function startTestApp(overrides: TestAppOverrides = {}): Promise<Te
       closed = true;
       try {
         await app.close();
+        // A store handed in by the test is not closed by the app.
+        if (overrides.wrapEventStore) await app.get<EventStore>(EVENT_STORE).close();
       } finally {
         removeDir();
       }
