@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { comparePositions, EventStore, Position, StoredEvent, Subscription } from '../../application/ports/event-store.port';
+import { comparePositions, EventStore, EventStoreUnavailableError, Position, StoredEvent, Subscription } from '../../application/ports/event-store.port';
 import { ProjectionState, ProjectionStatus, ProjectionStatusSource } from '../../application/ports/projection-status.port';
 import { ReadModelSync } from '../../application/ports/read-model-sync.port';
 import { Projection } from './projection';
@@ -65,11 +65,12 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
    * its subscription. Catch-up runs in the background.
    */
   async start(): Promise<void> {
-    const head = await this.store.headPosition();
+    const head = await this.headAtStart();
     for (const runner of this.runners.values()) {
       const { projection } = runner;
       const saved = this.readModels.checkpoint(projection.name);
-      const aheadOfStore = saved?.position != null && (head === null || comparePositions(saved.position, head) > 0);
+      // head undefined: the store is unreachable now; the checkpoint is trusted until it can be checked.
+      const aheadOfStore = head !== undefined && saved?.position != null && (head === null || comparePositions(saved.position, head) > 0);
       if (saved && saved.version === projection.version && !aheadOfStore) {
         runner.checkpoint = saved;
         this.readModels.transaction(() => projection.setup(this.readModels.access(projection, saved.generation)));
@@ -79,9 +80,20 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
           this.logger.warn(`Rebuilding projection ${projection.name}: ${why}`);
         }
         runner.checkpoint = this.freshGeneration(projection, saved);
-        runner.rebuildTarget = saved ? head : null;
+        runner.rebuildTarget = saved ? (head ?? null) : null;
       }
       this.startRunner(runner);
+    }
+  }
+
+  /** §2.4: an unreachable store is not a start-up error; the subscriptions catch up once it is back. */
+  private async headAtStart(): Promise<Position | null | undefined> {
+    try {
+      return await this.store.headPosition();
+    } catch (error) {
+      if (!(error instanceof EventStoreUnavailableError)) throw error;
+      this.logger.warn(`Event store unavailable at start (${error.message}); projections catch up when it is back`);
+      return undefined;
     }
   }
 
