@@ -17,6 +17,7 @@ export type EventMetadata = {
   hash: string;
 };
 
+/** Treat as immutable: adapters may decode `data` and `metadata` lazily. */
 export type StoredEvent = {
   id: string;
   streamId: string;

@@ -105,7 +105,8 @@ describe('ProjectionEngine (ARCHITECTURE §4)', () => {
   const readModelPath = () => join(dir, 'read-model.db');
 
   async function startEngine(projections: Projection[], on: EventStore = store): Promise<ProjectionEngine> {
-    const engine = new ProjectionEngine(on, readModels, projections);
+    // Small rebuild transactions, so that a rebuild of a few thousand events spans several of them.
+    const engine = new ProjectionEngine(on, readModels, projections, { rebuildTransactionEvents: 1000 });
     engines.push(engine);
     await engine.start();
     return engine;

@@ -22,6 +22,12 @@ type Runner = {
 };
 
 const BATCH_SIZE = 1000;
+/**
+ * Events applied per read-model transaction during a rebuild. A rebuild writes no checkpoint until the
+ * swap, so it can commit rarely: rows updated repeatedly are then written to the WAL once per
+ * transaction instead of once per batch.
+ */
+const REBUILD_TRANSACTION_EVENTS = 16_000;
 
 /**
  * Runs every projection as a checkpointed `$all` subscription (ARCHITECTURE §4). Each batch of events
@@ -37,6 +43,7 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
     private readonly store: EventStore,
     private readonly readModels: ReadModelStore,
     projections: readonly Projection[],
+    private readonly options: { rebuildTransactionEvents?: number } = {},
   ) {
     const tableOwners = new Map<string, string>();
     for (const projection of projections) {
@@ -152,7 +159,7 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
     const generation = previous.generation + 1;
     const db = this.readModels.access(projection, generation);
     this.readModels.transaction(() => {
-      this.readModels.dropGeneration(projection.tables, generation);
+      this.readModels.dropGeneration(projection.name, projection.tables, generation);
       projection.setup(db);
     });
     const head = await this.store.headPosition();
@@ -160,26 +167,35 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
     let lastOccurredAt: string | null = null;
     let processed = 0;
     try {
-      for (;;) {
-        const batch = await this.store.readAll({ after: position ?? undefined, limit: BATCH_SIZE });
-        if (batch.length === 0) break;
+      for (let done = false; !done; ) {
+        const pending: StoredEvent[][] = [];
+        let count = 0;
+        while (count < (this.options.rebuildTransactionEvents ?? REBUILD_TRANSACTION_EVENTS)) {
+          const batch = await this.store.readAll({ after: position ?? undefined, limit: BATCH_SIZE });
+          if (batch.length === 0) {
+            done = true;
+            break;
+          }
+          pending.push(batch);
+          count += batch.length;
+          position = batch[batch.length - 1].position;
+          lastOccurredAt = batch[batch.length - 1].metadata.occurredAt;
+        }
         this.readModels.transaction(() => {
-          for (const event of batch) if (runner.handles.has(event.type)) projection.apply(event, db);
+          for (const batch of pending) for (const event of batch) if (runner.handles.has(event.type)) projection.apply(event, db);
         });
-        position = batch[batch.length - 1].position;
-        lastOccurredAt = batch[batch.length - 1].metadata.occurredAt;
-        processed += batch.length;
-        onProgress?.({ projection: name, processed, position, head });
+        processed += count;
+        if (count > 0) onProgress?.({ projection: name, processed, position, head });
       }
       const next: Checkpoint = { name, version: projection.version, generation, position, lastOccurredAt, tables: projection.tables };
       this.readModels.transaction(() => {
         this.readModels.saveCheckpoint(next);
-        this.readModels.dropGeneration(previous.tables, previous.generation);
+        this.readModels.dropGeneration(projection.name, previous.tables, previous.generation);
       });
       runner.checkpoint = next;
       runner.rebuildTarget = null;
     } catch (error) {
-      this.readModels.transaction(() => this.readModels.dropGeneration(projection.tables, generation));
+      this.readModels.transaction(() => this.readModels.dropGeneration(projection.name, projection.tables, generation));
       this.startRunner(runner);
       throw error;
     }
@@ -199,8 +215,8 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
       tables: projection.tables,
     };
     this.readModels.transaction(() => {
-      if (saved) this.readModels.dropGeneration(saved.tables, saved.generation);
-      this.readModels.dropGeneration(projection.tables, generation);
+      if (saved) this.readModels.dropGeneration(projection.name, saved.tables, saved.generation);
+      this.readModels.dropGeneration(projection.name, projection.tables, generation);
       projection.setup(this.readModels.access(projection, generation));
       this.readModels.saveCheckpoint(checkpoint);
     });

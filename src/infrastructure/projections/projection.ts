@@ -1,6 +1,11 @@
 import { StoredEvent } from '../../application/ports/event-store.port';
 
-/** Write access of one projection to its own tables, inside the engine's transaction. */
+/**
+ * Access of one projection to its own tables (inside the engine's transaction when applying).
+ * SQL names the projection's tables as `{logicalName}` tokens, e.g.
+ * `INSERT INTO {machines} (id) VALUES (?)`: the token is resolved to the live generation's table and
+ * the statement prepared once, so a constant SQL string costs one map lookup per call.
+ */
 export interface ProjectionDb {
   /** Physical name of one of the projection's logical tables (generation-suffixed; see ReadModelStore). */
   table(logicalName: string): string;

@@ -10,8 +10,7 @@ export const probeNotesProjection = defineProjection({
   handles: ['probe_note.created', 'probe_note.renamed', 'probe_note.archived'],
   tables: [PROBE_NOTES],
   setup(db) {
-    const t = db.table(PROBE_NOTES);
-    db.run(`CREATE TABLE IF NOT EXISTS "${t}" (
+    db.run(`CREATE TABLE IF NOT EXISTS {probe_notes} (
       id TEXT PRIMARY KEY,
       title TEXT NOT NULL,
       tags TEXT NOT NULL,
@@ -20,16 +19,15 @@ export const probeNotesProjection = defineProjection({
       created_at TEXT NOT NULL,
       position TEXT NOT NULL
     )`);
-    db.run(`CREATE INDEX IF NOT EXISTS "${t}_created" ON "${t}" (created_at, id)`);
+    db.run(`CREATE INDEX IF NOT EXISTS "${db.table(PROBE_NOTES)}_created" ON {probe_notes} (created_at, id)`);
   },
   apply(stored, db) {
-    const t = db.table(PROBE_NOTES);
     const event = { type: stored.type, data: stored.data } as ProbeNoteEvent;
     switch (event.type) {
       case 'probe_note.created': {
         const { id, title, tags, color, at } = event.data;
         db.run(
-          `INSERT INTO "${t}" (id, title, tags, color, archived_at, created_at, position) VALUES (?, ?, ?, ?, NULL, ?, ?)
+          `INSERT INTO {probe_notes} (id, title, tags, color, archived_at, created_at, position) VALUES (?, ?, ?, ?, NULL, ?, ?)
            ON CONFLICT(id) DO UPDATE SET title = excluded.title, tags = excluded.tags, color = excluded.color,
              created_at = excluded.created_at, position = excluded.position`,
           id,
@@ -42,10 +40,10 @@ export const probeNotesProjection = defineProjection({
         return;
       }
       case 'probe_note.renamed':
-        db.run(`UPDATE "${t}" SET title = ?, position = ? WHERE id = ?`, event.data.title, stored.position, event.data.id);
+        db.run(`UPDATE {probe_notes} SET title = ?, position = ? WHERE id = ?`, event.data.title, stored.position, event.data.id);
         return;
       case 'probe_note.archived':
-        db.run(`UPDATE "${t}" SET archived_at = ?, position = ? WHERE id = ?`, event.data.at, stored.position, event.data.id);
+        db.run(`UPDATE {probe_notes} SET archived_at = ?, position = ? WHERE id = ?`, event.data.at, stored.position, event.data.id);
         return;
     }
   },

@@ -15,7 +15,7 @@ export class ProbeNotesReader {
 
   byId(id: string): ProbeNoteView | undefined {
     const db = this.projections.reader(PROBE_NOTES);
-    const row = db.get<Row>(`SELECT * FROM "${db.table(PROBE_NOTES)}" WHERE id = ?`, id);
+    const row = db.get<Row>(`SELECT * FROM {probe_notes} WHERE id = ?`, id);
     return row && toView(row);
   }
 
@@ -34,7 +34,7 @@ export class ProbeNotesReader {
       params.push(after[0], after[0], after[1]);
     }
     const rows = db.all<Row>(
-      `SELECT * FROM "${db.table(PROBE_NOTES)}" ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      `SELECT * FROM {probe_notes} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY created_at, id LIMIT ?`,
       ...params,
       limit,
