@@ -23,14 +23,32 @@ export default tseslint.config(
     files: ['src/domain/**/*.ts'],
     ignores: ['**/*.spec.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['@nestjs/*', 'fastify', 'better-sqlite3', 'viem', 'jose', '@eventstore/*', '**/infrastructure/**', '**/http/**', '**/application/**'] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '@nestjs/*',
+            'fastify',
+            'better-sqlite3',
+            'viem',
+            'jose',
+            '@eventstore/*',
+            '**/infrastructure/**',
+            '**/http/**',
+            '**/application/**',
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/application/**/*.ts'],
     ignores: ['**/*.spec.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['fastify', 'better-sqlite3', 'viem', 'jose', '@eventstore/*', '**/infrastructure/**', '**/http/**'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['fastify', 'better-sqlite3', 'viem', 'jose', '@eventstore/*', '**/infrastructure/**', '**/http/**'] },
+      ],
     },
   },
   {

@@ -45,9 +45,7 @@ export type AppConfig = {
 
 export type ConfigIssue = { variable: string; reason: string };
 
-export type ConfigResult =
-  | { ok: true; config: AppConfig; warnings: ConfigIssue[] }
-  | { ok: false; errors: ConfigIssue[] };
+export type ConfigResult = { ok: true; config: AppConfig; warnings: ConfigIssue[] } | { ok: false; errors: ConfigIssue[] };
 
 type Env = Record<string, string | undefined>;
 
@@ -129,7 +127,10 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): ConfigResult 
   }
   const many = read('PEAQOS_API_KEYS');
   if (many !== undefined) {
-    const entries = many.split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+    const entries = many
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k.length > 0);
     const short = entries.filter((k) => k.length < 16);
     if (short.length > 0) fail('PEAQOS_API_KEYS', `every entry must be at least 16 characters after trimming (${short.length} too short)`);
     else entries.forEach((k) => apiKeys.add(k));

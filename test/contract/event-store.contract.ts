@@ -909,12 +909,20 @@ export function describeEventStoreContract(name: string, harness: EventStoreHarn
         'batches never exceed batchSize',
         async () => {
           const streamId = streamName();
-          await store.append(streamId, Array.from({ length: 7 }, (_, i) => ev('b', { i })), 'no_stream');
+          await store.append(
+            streamId,
+            Array.from({ length: 7 }, (_, i) => ev('b', { i })),
+            'no_stream',
+          );
           const c = collector();
           subscribe({ batchSize: 2 }, c.handler);
           await c.waitFor(7);
           for (const batch of c.batches) expect(batch.length).toBeLessThanOrEqual(2);
-          await store.append(streamId, Array.from({ length: 5 }, (_, i) => ev('b', { i: 7 + i })), 6);
+          await store.append(
+            streamId,
+            Array.from({ length: 5 }, (_, i) => ev('b', { i: 7 + i })),
+            6,
+          );
           await c.waitFor(12);
           for (const batch of c.batches) expect(batch.length).toBeLessThanOrEqual(2);
           expect(ids(c.events)).toEqual(ids(await store.readAll()));
@@ -1016,86 +1024,87 @@ export function describeEventStoreContract(name: string, harness: EventStoreHarn
 
     // -----------------------------------------------------------------------------------------------------
     // Only for adapters with a durable backing location (an in-memory store has nothing to reopen).
-    if (harness.reopen) describe('restart (reopen on the same backing location)', () => {
-      async function reopen() {
-        const next = await harness.reopen!(store);
-        store = next;
-      }
+    if (harness.reopen)
+      describe('restart (reopen on the same backing location)', () => {
+        async function reopen() {
+          const next = await harness.reopen!(store);
+          store = next;
+        }
 
-      it(
-        'readStream, readAll and headPosition return the same events after a restart; appends continue',
-        async () => {
-          const a = streamName('a');
-          const b = streamName('b');
-          await store.append(a, [ev('a.0'), ev('a.1')], 'no_stream');
-          await store.append(b, [ev('b.0')], 'no_stream');
-          await store.append(a, [ev('a.2')], 1);
-          const before = {
-            a: await store.readStream(a),
-            b: await store.readStream(b),
-            all: await store.readAll(),
-            head: await store.headPosition(),
-          };
+        it(
+          'readStream, readAll and headPosition return the same events after a restart; appends continue',
+          async () => {
+            const a = streamName('a');
+            const b = streamName('b');
+            await store.append(a, [ev('a.0'), ev('a.1')], 'no_stream');
+            await store.append(b, [ev('b.0')], 'no_stream');
+            await store.append(a, [ev('a.2')], 1);
+            const before = {
+              a: await store.readStream(a),
+              b: await store.readStream(b),
+              all: await store.readAll(),
+              head: await store.headPosition(),
+            };
 
-          await reopen();
+            await reopen();
 
-          expect(await store.readStream(a)).toEqual(before.a);
-          expect(await store.readStream(b)).toEqual(before.b);
-          expect(await store.readAll()).toEqual(before.all);
-          expect(await store.headPosition()).toBe(before.head);
+            expect(await store.readStream(a)).toEqual(before.a);
+            expect(await store.readStream(b)).toEqual(before.b);
+            expect(await store.readAll()).toEqual(before.all);
+            expect(await store.headPosition()).toBe(before.head);
 
-          // Concurrency checks see the persisted state.
-          const conflict = await expectConflict(store.append(a, [ev('x')], 'no_stream'));
-          expect(conflict.actual).toBe(2);
+            // Concurrency checks see the persisted state.
+            const conflict = await expectConflict(store.append(a, [ev('x')], 'no_stream'));
+            expect(conflict.actual).toBe(2);
 
-          const result = await store.append(a, [ev('a.3'), ev('a.4')], 2);
-          expect(result.nextRevision).toBe(4);
-          await store.append(b, [ev('b.1')], 0);
-          const streamA = await store.readStream(a);
-          expect(streamA.map((e) => e.revision)).toEqual([0, 1, 2, 3, 4]);
-          expect(streamA[3].metadata.prevHash).toBe(before.a[2].metadata.hash);
-          expectValidChain(streamA);
-          expectValidChain(await store.readStream(b));
+            const result = await store.append(a, [ev('a.3'), ev('a.4')], 2);
+            expect(result.nextRevision).toBe(4);
+            await store.append(b, [ev('b.1')], 0);
+            const streamA = await store.readStream(a);
+            expect(streamA.map((e) => e.revision)).toEqual([0, 1, 2, 3, 4]);
+            expect(streamA[3].metadata.prevHash).toBe(before.a[2].metadata.hash);
+            expectValidChain(streamA);
+            expectValidChain(await store.readStream(b));
 
-          const all = await store.readAll();
-          expect(all.slice(0, before.all.length)).toEqual(before.all);
-          expect(all).toHaveLength(before.all.length + 3);
-          expectStrictlyIncreasing(all.map((e) => e.position));
-          expect(comparePositions(all[before.all.length].position, before.head!)).toBe(1);
-          if (harness.contiguousPositions) expectConsecutive(all.map((e) => e.position));
-          expect(await store.headPosition()).toBe(all[all.length - 1].position);
-          expect(result.position).toBe(streamA[4].position);
-        },
-        TEST_TIMEOUT_MS,
-      );
+            const all = await store.readAll();
+            expect(all.slice(0, before.all.length)).toEqual(before.all);
+            expect(all).toHaveLength(before.all.length + 3);
+            expectStrictlyIncreasing(all.map((e) => e.position));
+            expect(comparePositions(all[before.all.length].position, before.head!)).toBe(1);
+            if (harness.contiguousPositions) expectConsecutive(all.map((e) => e.position));
+            expect(await store.headPosition()).toBe(all[all.length - 1].position);
+            expect(result.position).toBe(streamA[4].position);
+          },
+          TEST_TIMEOUT_MS,
+        );
 
-      it(
-        'an idempotent retry is recognised across a restart',
-        async () => {
-          const streamId = streamName();
-          const batch = [ev('a'), ev('b')];
-          const first = await store.append(streamId, batch, 'no_stream');
-          await reopen();
-          expect(await store.append(streamId, batch, 'no_stream')).toEqual(first);
-          expect(await store.readStream(streamId)).toHaveLength(2);
-        },
-        TEST_TIMEOUT_MS,
-      );
+        it(
+          'an idempotent retry is recognised across a restart',
+          async () => {
+            const streamId = streamName();
+            const batch = [ev('a'), ev('b')];
+            const first = await store.append(streamId, batch, 'no_stream');
+            await reopen();
+            expect(await store.append(streamId, batch, 'no_stream')).toEqual(first);
+            expect(await store.readStream(streamId)).toHaveLength(2);
+          },
+          TEST_TIMEOUT_MS,
+        );
 
-      it(
-        'subscribeAll resumes after a restart from a position recorded before it',
-        async () => {
-          await seed(streamName(), 3);
-          const head = (await store.headPosition())!;
-          await reopen();
-          const fresh: AppendResult = await store.append(streamName(), [ev('after.restart')], 'no_stream');
-          const c = collector();
-          subscribe({ after: head }, c.handler);
-          await c.waitFor(1);
-          expect(c.events.map((e) => [e.type, e.position])).toEqual([['after.restart', fresh.position]]);
-        },
-        TEST_TIMEOUT_MS,
-      );
-    });
+        it(
+          'subscribeAll resumes after a restart from a position recorded before it',
+          async () => {
+            await seed(streamName(), 3);
+            const head = (await store.headPosition())!;
+            await reopen();
+            const fresh: AppendResult = await store.append(streamName(), [ev('after.restart')], 'no_stream');
+            const c = collector();
+            subscribe({ after: head }, c.handler);
+            await c.waitFor(1);
+            expect(c.events.map((e) => [e.type, e.position])).toEqual([['after.restart', fresh.position]]);
+          },
+          TEST_TIMEOUT_MS,
+        );
+      });
   });
 }

@@ -21,7 +21,11 @@ function contendedStore(store: EventStore, contention: Contention): EventStore {
         if (streamId === contention.streamId && contention.remaining > 0) {
           contention.remaining -= 1;
           contention.competing += 1;
-          const competitor = { id: `evt_${randomUUID()}`, type: 'probe_note.renamed', data: { title: `competitor ${contention.competing}` } };
+          const competitor = {
+            id: `evt_${randomUUID()}`,
+            type: 'probe_note.renamed',
+            data: { title: `competitor ${contention.competing}` },
+          };
           await target.append(streamId, [{ ...competitor, metadata: events[0].metadata }], 'any');
         }
         return target.append(...args);

@@ -22,9 +22,7 @@ type KeyState =
   | { kind: 'in_flight'; fingerprint: string; leaseUntil: string }
   | { kind: 'completed'; fingerprint: string; response: StoredResponse; expiresAt: string };
 
-export type Claim =
-  | { kind: 'run'; streamId: string; revision: number }
-  | { kind: 'replay'; response: StoredResponse };
+export type Claim = { kind: 'run'; streamId: string; revision: number } | { kind: 'replay'; response: StoredResponse };
 
 /**
  * Idempotency-Key records (§0.11), kept in internal reservation streams `_idempotency-<sha256>` of the
@@ -67,11 +65,18 @@ export class IdempotencyRecords {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
       }
     }
-    throw new DomainError('IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed', { idempotencyKey: scope.key });
+    throw new DomainError('IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed', {
+      idempotencyKey: scope.key,
+    });
   }
 
   /** Stores a response below 500 (one-time secrets already removed by the caller). */
-  async complete(claim: Extract<Claim, { kind: 'run' }>, fingerprint: string, response: StoredResponse, correlationId: string): Promise<void> {
+  async complete(
+    claim: Extract<Claim, { kind: 'run' }>,
+    fingerprint: string,
+    response: StoredResponse,
+    correlationId: string,
+  ): Promise<void> {
     const expiresAt = new Date(this.clock.now().getTime() + IDEMPOTENCY_RETENTION_MS).toISOString();
     await this.append(claim.streamId, claim.revision, 'idempotency.completed', correlationId, { fingerprint, response, expiresAt });
   }
@@ -90,7 +95,13 @@ export class IdempotencyRecords {
             id: this.ids.next('evt'),
             type,
             data,
-            metadata: { correlationId, causationId: null, actor: ANONYMOUS_ACTOR, occurredAt: this.clock.now().toISOString(), schemaVersion: 1 },
+            metadata: {
+              correlationId,
+              causationId: null,
+              actor: ANONYMOUS_ACTOR,
+              occurredAt: this.clock.now().toISOString(),
+              schemaVersion: 1,
+            },
           },
         ],
         revision === -1 ? 'no_stream' : revision,
@@ -111,7 +122,9 @@ export class IdempotencyRecords {
 }
 
 function reused(key: string): DomainError {
-  return new DomainError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request', { idempotencyKey: key });
+  return new DomainError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request', {
+    idempotencyKey: key,
+  });
 }
 
 function foldKeyState(events: StoredEvent[]): KeyState {
@@ -119,7 +132,8 @@ function foldKeyState(events: StoredEvent[]): KeyState {
   for (const e of events) {
     const d = e.data as Record<string, never>;
     if (e.type === 'idempotency.claimed') state = { kind: 'in_flight', fingerprint: d.fingerprint, leaseUntil: d.leaseUntil };
-    else if (e.type === 'idempotency.completed') state = { kind: 'completed', fingerprint: d.fingerprint, response: d.response, expiresAt: d.expiresAt };
+    else if (e.type === 'idempotency.completed')
+      state = { kind: 'completed', fingerprint: d.fingerprint, response: d.response, expiresAt: d.expiresAt };
     else if (e.type === 'idempotency.released') state = { kind: 'free' };
   }
   return state;

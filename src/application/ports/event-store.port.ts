@@ -105,7 +105,10 @@ export class WrongExpectedRevisionError extends Error {
 
 /** The store cannot be reached or is closed; nothing was written. */
 export class EventStoreUnavailableError extends Error {
-  constructor(message: string, override readonly cause?: unknown) {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
     super(message);
     this.name = 'EventStoreUnavailableError';
   }

@@ -59,7 +59,12 @@ export class ReadinessService {
         latencyMs,
       };
     } catch (error) {
-      return { name: 'store', status: 'fail', detail: `event store unavailable: ${(error as Error).message}`, latencyMs: Date.now() - started };
+      return {
+        name: 'store',
+        status: 'fail',
+        detail: `event store unavailable: ${(error as Error).message}`,
+        latencyMs: Date.now() - started,
+      };
     } finally {
       clearTimeout(timer);
     }
@@ -106,7 +111,11 @@ export class ReadinessService {
     const statuses = this.projections.status();
     const failed = statuses.filter((s) => s.state === 'failed' || s.state === 'stopped');
     if (failed.length) {
-      return { name: 'projections', status: 'fail', detail: failed.map((s) => `${s.name} ${s.state}${s.error ? `: ${s.error}` : ''}`).join('; ') };
+      return {
+        name: 'projections',
+        status: 'fail',
+        detail: failed.map((s) => `${s.name} ${s.state}${s.error ? `: ${s.error}` : ''}`).join('; '),
+      };
     }
     const rebuilding = statuses.filter((s) => s.state === 'rebuilding' || s.state === 'starting').map((s) => s.name);
     // A rebuilding projection is reported as such (warn), not as lagging since the first event.

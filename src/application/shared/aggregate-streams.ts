@@ -107,10 +107,14 @@ export class AggregateStreams {
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw this.unavailable(error);
         if (attempt >= MAX_CONFLICT_RETRIES) {
-          throw new DomainError('CONCURRENCY_CONFLICT', `Concurrent writes to ${ref.entityType} ${ref.entityId} kept conflicting; retry the request`, {
-            entityType: ref.entityType,
-            id: ref.entityId,
-          });
+          throw new DomainError(
+            'CONCURRENCY_CONFLICT',
+            `Concurrent writes to ${ref.entityType} ${ref.entityId} kept conflicting; retry the request`,
+            {
+              entityType: ref.entityType,
+              id: ref.entityId,
+            },
+          );
         }
         await jitteredBackoff(attempt);
       }
@@ -133,7 +137,9 @@ export class AggregateStreams {
 
   private unavailable(error: unknown): unknown {
     if (error instanceof EventStoreUnavailableError) {
-      return new DomainError('SERVICE_UNAVAILABLE', 'The event store is unavailable; nothing was written', { reason: 'event_store_unavailable' });
+      return new DomainError('SERVICE_UNAVAILABLE', 'The event store is unavailable; nothing was written', {
+        reason: 'event_store_unavailable',
+      });
     }
     return error;
   }

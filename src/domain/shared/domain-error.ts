@@ -38,13 +38,7 @@ export function notFound(entityType: string, id: string): DomainError {
   return new DomainError('NOT_FOUND', `${entityType} ${id} was not found`, { entityType, id });
 }
 
-export function stateConflict(
-  entityType: string,
-  id: string,
-  status: string,
-  reason: string,
-  allowed?: string[],
-): DomainError {
+export function stateConflict(entityType: string, id: string, status: string, reason: string, allowed?: string[]): DomainError {
   return new DomainError('STATE_CONFLICT', `${entityType} ${id} is ${status}: ${reason.replace(/_/g, ' ')}`, {
     entityType,
     id,

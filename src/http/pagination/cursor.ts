@@ -41,12 +41,7 @@ export function parseLimit(limit: string | undefined): number {
  * Builds a page from up to `limit + 1` rows read after the cursor position: the extra row only tells
  * that a next page exists. `nextCursor` is omitted at the end, never null.
  */
-export function toPage<R, T>(
-  rows: R[],
-  limit: number,
-  cursorFor: (row: R) => string,
-  toItem: (row: R) => T,
-): ListResponse<T> {
+export function toPage<R, T>(rows: R[], limit: number, cursorFor: (row: R) => string, toItem: (row: R) => T): ListResponse<T> {
   const pageRows = rows.slice(0, limit);
   const page: ListResponse<T> = { items: pageRows.map(toItem) };
   if (rows.length > limit && pageRows.length > 0) page.nextCursor = cursorFor(pageRows[pageRows.length - 1]);

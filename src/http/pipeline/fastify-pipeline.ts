@@ -138,7 +138,10 @@ function send(reply: FastifyReply, r: ErrorReply): void {
 export function parseJsonBody(contentType: string | undefined, raw: string): unknown {
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1];
   if (charset && charset.toLowerCase() !== 'utf-8') {
-    throw validationError([{ location: 'header', path: 'content-type', message: `Charset ${charset} is not supported; use utf-8` }], 'unsupported_charset');
+    throw validationError(
+      [{ location: 'header', path: 'content-type', message: `Charset ${charset} is not supported; use utf-8` }],
+      'unsupported_charset',
+    );
   }
   if (raw.trim() === '') return undefined;
   let parsed: unknown;
@@ -159,4 +162,3 @@ export function parseJsonBody(contentType: string | undefined, raw: string): unk
   }
   return parsed;
 }
-

@@ -43,7 +43,11 @@ export class RequestShapeInterceptor implements NestInterceptor {
     const issues: ValidationIssue[] = [];
 
     if (request.peaqos.invalidCorrelationId) {
-      issues.push({ location: 'header', path: 'x-correlation-id', message: 'x-correlation-id must be 1–128 characters of [A-Za-z0-9._:-]' });
+      issues.push({
+        location: 'header',
+        path: 'x-correlation-id',
+        message: 'x-correlation-id must be 1–128 characters of [A-Za-z0-9._:-]',
+      });
     }
     const key = request.headers['idempotency-key'];
     if (key !== undefined && (request.method === 'POST' || request.method === 'PATCH')) {
@@ -95,7 +99,10 @@ export class RequestShapeInterceptor implements NestInterceptor {
     if (shape) return shape;
     shape = {};
     const controller = context.getClass();
-    const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler.name) ?? {}) as Record<string, { index: number; data?: unknown }>;
+    const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler.name) ?? {}) as Record<
+      string,
+      { index: number; data?: unknown }
+    >;
     const types = (Reflect.getMetadata('design:paramtypes', controller.prototype, handler.name) ?? []) as Type[];
     for (const [key, meta] of Object.entries(args)) {
       const kind = KINDS[Number(key.split(':')[0])];

@@ -7,14 +7,11 @@ export function pointerToken(token: string): string {
 }
 
 /** Flattens class-validator errors into §0.8 entries; body paths are JSON Pointers. */
-export function toValidationIssues(
-  errors: ValidationError[],
-  location: ValidationIssue['location'],
-  parent = '',
-): ValidationIssue[] {
+export function toValidationIssues(errors: ValidationError[], location: ValidationIssue['location'], parent = ''): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   for (const error of errors) {
-    const path = location === 'body' ? `${parent}/${pointerToken(error.property)}` : parent ? `${parent}.${error.property}` : error.property;
+    const path =
+      location === 'body' ? `${parent}/${pointerToken(error.property)}` : parent ? `${parent}.${error.property}` : error.property;
     for (const [constraint, message] of Object.entries(error.constraints ?? {})) {
       issues.push({
         location,

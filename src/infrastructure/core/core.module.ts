@@ -76,7 +76,10 @@ export class CoreModule {
             try {
               return new ReadModelStore(config.readModelPath);
             } catch (error) {
-              throw new StartupError('PEAQOS_READ_MODEL_PATH', `cannot open ${config.readModelPath} for writing: ${(error as Error).message}`);
+              throw new StartupError(
+                'PEAQOS_READ_MODEL_PATH',
+                `cannot open ${config.readModelPath} for writing: ${(error as Error).message}`,
+              );
             }
           },
         },

@@ -1,5 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { comparePositions, EventStore, EventStoreUnavailableError, Position, StoredEvent, Subscription } from '../../application/ports/event-store.port';
+import {
+  comparePositions,
+  EventStore,
+  EventStoreUnavailableError,
+  Position,
+  StoredEvent,
+  Subscription,
+} from '../../application/ports/event-store.port';
 import { ProjectionState, ProjectionStatus, ProjectionStatusSource } from '../../application/ports/projection-status.port';
 import { ReadModelSync } from '../../application/ports/read-model-sync.port';
 import { Projection } from './projection';
@@ -56,7 +63,14 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
       this.runners.set(projection.name, {
         projection,
         handles: new Set(projection.handles),
-        checkpoint: { name: projection.name, version: projection.version, generation: 0, position: null, lastOccurredAt: null, tables: projection.tables },
+        checkpoint: {
+          name: projection.name,
+          version: projection.version,
+          generation: 0,
+          position: null,
+          lastOccurredAt: null,
+          tables: projection.tables,
+        },
         state: 'starting',
         error: null,
         subscription: null,
@@ -167,7 +181,7 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
     let lastOccurredAt: string | null = null;
     let processed = 0;
     try {
-      for (let done = false; !done; ) {
+      for (let done = false; !done;) {
         const pending: StoredEvent[][] = [];
         let count = 0;
         while (count < (this.options.rebuildTransactionEvents ?? REBUILD_TRANSACTION_EVENTS)) {

@@ -110,7 +110,9 @@ export class SqliteEventStore implements EventStore {
       `INSERT INTO events (${COLUMNS.replace('position, ', '')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const columns = COLUMNS;
-    this.byStream = this.db.prepare(`SELECT ${columns} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision`).raw(true) as never;
+    this.byStream = this.db
+      .prepare(`SELECT ${columns} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision`)
+      .raw(true) as never;
     this.byStreamRange = this.db
       .prepare(`SELECT ${columns} FROM events WHERE stream_id = ? AND revision >= ? AND revision <= ? ORDER BY revision`)
       .raw(true) as never;
@@ -176,7 +178,14 @@ export class SqliteEventStore implements EventStore {
     let position = 0;
     for (const event of events) {
       revision += 1;
-      const hash = chainHash({ prevHash, streamId, streamRevision: revision, type: event.type, data: event.data, occurredAt: event.metadata.occurredAt });
+      const hash = chainHash({
+        prevHash,
+        streamId,
+        streamRevision: revision,
+        type: event.type,
+        data: event.data,
+        occurredAt: event.metadata.occurredAt,
+      });
       const m = event.metadata;
       const info = this.insert.run(
         event.id,
