@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { DecideContext, Decider, DomainEvent } from '../../domain/shared/decider';
+import { DecideContext, Decider, DomainEvent, fold } from '../../domain/shared/decider';
 import { DomainError } from '../../domain/shared/domain-error';
 import { CLOCK, Clock } from '../ports/clock.port';
 import {
@@ -63,10 +63,7 @@ export class AggregateStreams {
     decider: Pick<Decider<unknown, S, E>, 'initialState' | 'evolve'>,
   ): Promise<{ state: S; revision: number }> {
     const events = await this.read(streamId);
-    return {
-      state: events.reduce((s, e) => decider.evolve(s, { type: e.type, data: e.data } as E), decider.initialState()),
-      revision: events.length - 1,
-    };
+    return { state: fold(decider, events as unknown as E[]), revision: events.length - 1 };
   }
 
   async handle<C, S, E extends DomainEvent, X extends DecideContext = DecideContext>(
