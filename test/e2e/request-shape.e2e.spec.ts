@@ -104,6 +104,17 @@ describe('request shape (§0.2, §0.8) through the probe feature', () => {
       expect(response.body.error.details.errors).toHaveLength(1);
     });
 
+    it('rejects unknown members named like inherited object properties, never dropping them silently', async () => {
+      for (const name of ['toString', 'constructor', 'hasOwnProperty', 'valueOf']) {
+        expectValidationError(await createNote(t, { title: 'inherited', [name]: 1 }), { location: 'body', path: `/${name}` });
+        expectValidationError(await createNote(t, { title: 'inherited', meta: { color: 'red', [name]: 1 } }), {
+          location: 'body',
+          path: `/meta/${name}`,
+        });
+      }
+      expect((await t.storedEvents()).filter((e) => e.data.title === 'inherited')).toEqual([]);
+    });
+
     it('does not accept snake_case spellings of members (§0.3)', async () => {
       expectValidationError(await createNote(t, { title: 'x', created_at: '2026-01-01T00:00:00.000Z' }), {
         location: 'body',

@@ -6,7 +6,7 @@ import { getMetadataStorage, validate, ValidatorOptions } from 'class-validator'
 import { FastifyRequest } from 'fastify';
 import { Observable } from 'rxjs';
 import { ValidationIssue, validationError } from '../../domain/shared/domain-error';
-import { toValidationIssues } from './validation-issues';
+import { pointerToken, toValidationIssues } from './validation-issues';
 
 type Kind = 'body' | 'query' | 'param';
 type RouteShape = { body?: Type; query?: Type; param?: Type };
@@ -74,6 +74,7 @@ export class RequestShapeInterceptor implements NestInterceptor {
       const instance = plainToInstance(metatype, raw ?? {}, { enableImplicitConversion: false });
       const errors = await validate(instance as object, OPTIONS[kind]);
       issues.push(...toValidationIssues(errors, LOCATION[kind]));
+      if (kind === 'body') issues.push(...droppedMembers(raw, instance, ''));
       validated[kind] = instance as object;
     }
     if (issues.length > 0) throw validationError(dedupe(issues));
@@ -114,6 +115,25 @@ export class RequestShapeInterceptor implements NestInterceptor {
     this.shapes.set(handler, shape);
     return shape;
   }
+}
+
+/**
+ * class-transformer silently skips members whose names are inherited functions (`toString`,
+ * `constructor`, …), so the whitelist never sees them. Every member of the body must survive into
+ * the instance; one that did not is reported like any unknown member (§0.2), never dropped silently.
+ */
+function droppedMembers(raw: unknown, instance: unknown, pointer: string): ValidationIssue[] {
+  if (raw === null || typeof raw !== 'object' || instance === null || typeof instance !== 'object') return [];
+  const issues: ValidationIssue[] = [];
+  for (const key of Object.keys(raw)) {
+    const path = `${pointer}/${pointerToken(key)}`;
+    if (!Object.prototype.hasOwnProperty.call(instance, key)) {
+      issues.push({ location: 'body', path, message: `Unknown property ${key}` });
+      continue;
+    }
+    issues.push(...droppedMembers((raw as Record<string, unknown>)[key], (instance as Record<string, unknown>)[key], path));
+  }
+  return issues;
 }
 
 function isEmptyObject(value: unknown): boolean {
