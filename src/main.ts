@@ -10,7 +10,7 @@ async function main(): Promise<void> {
     process.stderr.write(formatConfigErrors(loaded.errors) + '\n');
     process.exit(1);
   }
-  const logger = new JsonLogger(logLevels(process.env.PEAQOS_LOG_DEBUG === 'true' ? 'debug' : 'default'));
+  const logger = new JsonLogger(logLevels('default'));
   for (const w of loaded.warnings) logger.warn({ msg: `${w.variable} ${w.reason}`, variable: w.variable }, 'Config');
 
   let app;

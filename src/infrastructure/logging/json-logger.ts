@@ -49,7 +49,7 @@ export class JsonLogger implements LoggerService {
   }
 }
 
-/** `PEAQOS_LOG_LEVEL`-free default: info and above; tests pass `silent`. */
+/** The service logs info and above; tests pass `silent`. */
 export function logLevels(kind: 'default' | 'silent' | 'debug'): Set<LogLevel> {
   if (kind === 'silent') return new Set();
   if (kind === 'debug') return new Set(['log', 'warn', 'error', 'fatal', 'debug', 'verbose']);
