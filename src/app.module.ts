@@ -2,6 +2,7 @@ import { DynamicModule, Module, Type } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { HealthModule } from './http/health/health.module';
 import { CoreModule, CoreOptions } from './infrastructure/core/core.module';
+import { IdentityModule } from './infrastructure/identity/identity.module';
 import { Projection } from './infrastructure/projections/projection';
 
 /** Every projection the service runs. Feature modules add theirs here. */
@@ -22,6 +23,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         CoreModule.register({ ...core, projections: [...PROJECTIONS_OF_THE_SERVICE, ...(core.projections ?? [])] }),
         HealthModule,
+        IdentityModule,
         ...imports,
       ],
     };

@@ -26,6 +26,8 @@ function emulatorHarness(options: { batchAppend: boolean }): EventStoreHarness {
   };
   return {
     contiguousPositions: false,
+    // Every call crosses gRPC: the 50-writer race does hundreds of round trips on a 2-core CI machine.
+    testTimeoutMs: 30_000,
     async create() {
       // The previous test's store is closed by now (afterEach); its emulator is no longer needed.
       await stopAll();
