@@ -3,8 +3,9 @@ import { ANONYMOUS_ACTOR } from '../../domain/shared/actor';
 import { sha256Hex } from '../../domain/shared/canonical-json';
 import { DomainError } from '../../domain/shared/domain-error';
 import { CLOCK, Clock } from '../ports/clock.port';
-import { EVENT_STORE, EventStore, EventStoreUnavailableError, StoredEvent, WrongExpectedRevisionError } from '../ports/event-store.port';
+import { EVENT_STORE, EventStore, StoredEvent, WrongExpectedRevisionError } from '../ports/event-store.port';
 import { IDS, Ids } from '../ports/ids.port';
+import { withStore } from '../shared/store-unavailable';
 
 /** §0.11: completed responses are kept for 24 hours. */
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -40,7 +41,7 @@ export class IdempotencyRecords {
   async claim(scope: IdempotencyScope, fingerprint: string, correlationId: string): Promise<Claim> {
     const streamId = `_idempotency-${sha256Hex(JSON.stringify([scope.method, scope.path, scope.apiKeyHash, scope.pairingId, scope.key]))}`;
     for (let attempt = 0; attempt < 5; attempt++) {
-      const events = await this.guard(() => this.store.readStream(streamId));
+      const events = await withStore(() => this.store.readStream(streamId));
       const state = foldKeyState(events);
       const now = this.clock.now();
       const nowIso = now.toISOString();
@@ -87,7 +88,7 @@ export class IdempotencyRecords {
   }
 
   private async append(streamId: string, revision: number, type: string, correlationId: string, data: Record<string, unknown>) {
-    await this.guard(() =>
+    await withStore(() =>
       this.store.append(
         streamId,
         [
@@ -107,17 +108,6 @@ export class IdempotencyRecords {
         revision === -1 ? 'no_stream' : revision,
       ),
     );
-  }
-
-  private async guard<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (error) {
-      if (error instanceof EventStoreUnavailableError) {
-        throw new DomainError('SERVICE_UNAVAILABLE', 'The event store is unavailable', { reason: 'event_store_unavailable' });
-      }
-      throw error;
-    }
   }
 }
 

@@ -2,18 +2,11 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DecideContext, Decider, DomainEvent, fold } from '../../domain/shared/decider';
 import { DomainError } from '../../domain/shared/domain-error';
 import { CLOCK, Clock } from '../ports/clock.port';
-import {
-  EVENT_STORE,
-  EventStore,
-  EventStoreUnavailableError,
-  NewEvent,
-  Position,
-  StoredEvent,
-  WrongExpectedRevisionError,
-} from '../ports/event-store.port';
+import { EVENT_STORE, EventStore, NewEvent, Position, StoredEvent, WrongExpectedRevisionError } from '../ports/event-store.port';
 import { IDS, Ids } from '../ports/ids.port';
 import { READ_MODEL_SYNC, ReadModelSync } from '../ports/read-model-sync.port';
 import { CommandContext } from './command-context';
+import { asServiceUnavailable, withStore } from './store-unavailable';
 
 export type StreamRef = {
   streamId: string;
@@ -102,7 +95,7 @@ export class AggregateStreams {
           position: appended.position,
         };
       } catch (error) {
-        if (!(error instanceof WrongExpectedRevisionError)) throw this.unavailable(error);
+        if (!(error instanceof WrongExpectedRevisionError)) throw asServiceUnavailable(error);
         if (attempt >= MAX_CONFLICT_RETRIES) {
           throw new DomainError(
             'CONCURRENCY_CONFLICT',
@@ -124,21 +117,8 @@ export class AggregateStreams {
     if (!caughtUp) this.logger.warn(`Read models did not reach position ${position} within ${READ_YOUR_WRITES_TIMEOUT_MS} ms`);
   }
 
-  private async read(streamId: string): Promise<StoredEvent[]> {
-    try {
-      return await this.store.readStream(streamId);
-    } catch (error) {
-      throw this.unavailable(error);
-    }
-  }
-
-  private unavailable(error: unknown): unknown {
-    if (error instanceof EventStoreUnavailableError) {
-      return new DomainError('SERVICE_UNAVAILABLE', 'The event store is unavailable; nothing was written', {
-        reason: 'event_store_unavailable',
-      });
-    }
-    return error;
+  private read(streamId: string): Promise<StoredEvent[]> {
+    return withStore(() => this.store.readStream(streamId));
   }
 }
 
