@@ -383,6 +383,28 @@ async function concurrentAppends(store: EventStore, counter: ReturnType<typeof i
   };
 }
 
+/** Sequential then concurrent single-event appends at the current store size. */
+async function appendPhases(
+  size: 'small' | 'large',
+  store: SqliteEventStore,
+  book: StreamBook,
+  counter: ReturnType<typeof instrumentGroupCommit>,
+  events: number,
+) {
+  log(`phase: sequential appends (${size} store)`);
+  const seqAt = events;
+  const seq = await withCpu(() => sequentialAppends(store, book, SEQ_SAMPLES));
+  events += seq.written;
+  log(`  p50 ${seq.p50Us} µs, p99 ${seq.p99Us} µs, ${seq.appendsPerSec} appends/s`);
+  log(`phase: concurrent appends (${size} store)`);
+  const concAt = events;
+  const conc = await withCpu(() => concurrentAppends(store, counter, WRITERS, APPENDS_PER_WRITER));
+  events += conc.written;
+  log(`  ${conc.appendsPerSec} appends/s, ${conc.avgAppendsPerTransaction} appends/transaction`);
+  recordRss(`appends @ ${size} store`, events);
+  return { seqAt, seq, concAt, conc, events };
+}
+
 async function replayReadAll(store: EventStore) {
   let after: string | undefined;
   let events = 0;
@@ -571,17 +593,9 @@ async function main() {
     // ---- small store: sequential + concurrent appends ----
     log(`phase: fill to ${fmt(SMALL_EVENTS)}`);
     events += (await fillTo(store, book, events, SMALL_EVENTS)).events;
-    log('phase: sequential appends (small store)');
-    const seqSmallAt = events;
-    const seqSmall = await withCpu(() => sequentialAppends(store!, book, SEQ_SAMPLES));
-    events += seqSmall.written;
-    log(`  p50 ${seqSmall.p50Us} µs, p99 ${seqSmall.p99Us} µs, ${seqSmall.appendsPerSec} appends/s`);
-    log('phase: concurrent appends (small store)');
-    const concSmallAt = events;
-    const concSmall = await withCpu(() => concurrentAppends(store!, counter, WRITERS, APPENDS_PER_WRITER));
-    events += concSmall.written;
-    log(`  ${concSmall.appendsPerSec} appends/s, ${concSmall.avgAppendsPerTransaction} appends/transaction`);
-    recordRss('appends @ small store', events);
+    const small = await appendPhases('small', store, book, counter, events);
+    const { seqAt: seqSmallAt, seq: seqSmall, concAt: concSmallAt, conc: concSmall } = small;
+    events = small.events;
 
     // ---- fill to the large size ----
     log(`phase: fill to ${fmt(TOTAL_EVENTS)}`);
@@ -591,17 +605,9 @@ async function main() {
     recordRss('fill', events);
 
     // ---- large store: sequential + concurrent appends ----
-    log('phase: sequential appends (large store)');
-    const seqLargeAt = events;
-    const seqLarge = await withCpu(() => sequentialAppends(store!, book, SEQ_SAMPLES));
-    events += seqLarge.written;
-    log(`  p50 ${seqLarge.p50Us} µs, p99 ${seqLarge.p99Us} µs, ${seqLarge.appendsPerSec} appends/s`);
-    log('phase: concurrent appends (large store)');
-    const concLargeAt = events;
-    const concLarge = await withCpu(() => concurrentAppends(store!, counter, WRITERS, APPENDS_PER_WRITER));
-    events += concLarge.written;
-    log(`  ${concLarge.appendsPerSec} appends/s, ${concLarge.avgAppendsPerTransaction} appends/transaction`);
-    recordRss('appends @ large store', events);
+    const large = await appendPhases('large', store, book, counter, events);
+    const { seqAt: seqLargeAt, seq: seqLarge, concAt: concLargeAt, conc: concLarge } = large;
+    events = large.events;
 
     const head = await store.headPosition();
     if (Number(head) !== events) throw new Error(`head ${head} != written ${events}`);
