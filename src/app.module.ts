@@ -1,29 +1,61 @@
-import { DynamicModule, Module, Type } from '@nestjs/common';
+import { DynamicModule, Global, InjectionToken, Module, Provider, Type } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { MACHINE_REFERENCES } from './application/ports/machine-references.port';
+import { OPEN_MARKET_ORDERS } from './application/ports/open-market-orders.port';
 import { HealthModule } from './http/health/health.module';
+import { EmptyMachineReferences } from './infrastructure/catalog/empty-machine-references';
 import { CoreModule, CoreOptions } from './infrastructure/core/core.module';
 import { IdentityModule } from './infrastructure/identity/identity.module';
+import { MachinesModule, machinesProjection } from './infrastructure/machines/machines.module';
+import { NoOpenOrders } from './infrastructure/orders/no-open-orders';
 import { Projection } from './infrastructure/projections/projection';
 
 /** Every projection the service runs. Feature modules add theirs here. */
-export const PROJECTIONS_OF_THE_SERVICE: Projection[] = [];
+export const PROJECTIONS_OF_THE_SERVICE: Projection[] = [machinesProjection];
+
+/**
+ * Queries one feature asks of another (ports answered by another feature's read model). Until the
+ * answering feature exists, its honest default answers: no open orders, no skills, no policies.
+ */
+const QUERY_PORTS: Provider[] = [
+  { provide: OPEN_MARKET_ORDERS, useValue: new NoOpenOrders() },
+  { provide: MACHINE_REFERENCES, useValue: new EmptyMachineReferences() },
+];
 
 export type AppModuleOptions = CoreOptions & {
   /** Extra modules (tests mount probe endpoints this way). */
   imports?: Array<Type | DynamicModule>;
+  /** Replacements for query ports, e.g. a test double standing in for a feature not built yet. */
+  overrides?: Provider[];
 };
+
+@Global()
+@Module({})
+class QueryPortsModule {
+  static register(overrides: Provider[]): DynamicModule {
+    const overridden = new Set(overrides.map(tokenOf));
+    const providers = [...QUERY_PORTS.filter((p) => !overridden.has(tokenOf(p))), ...overrides];
+    return { module: QueryPortsModule, providers, exports: providers.map(tokenOf) };
+  }
+}
+
+function tokenOf(provider: Provider): InjectionToken {
+  return typeof provider === 'function' ? provider : provider.provide;
+}
 
 @Module({})
 export class AppModule {
   static register(options: AppModuleOptions): DynamicModule {
-    const { imports = [], ...core } = options;
+    const { imports = [], overrides = [], ...core } = options;
     return {
       module: AppModule,
       imports: [
         CqrsModule.forRoot(),
         CoreModule.register({ ...core, projections: [...PROJECTIONS_OF_THE_SERVICE, ...(core.projections ?? [])] }),
+        QueryPortsModule.register(overrides),
         HealthModule,
         IdentityModule,
+        MachinesModule,
         ...imports,
       ],
     };

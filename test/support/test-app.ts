@@ -1,3 +1,4 @@
+import { Provider } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
@@ -46,6 +47,8 @@ export type TestAppOverrides = {
   listen?: boolean;
   /** Wraps the app's event store (a SQLite file in the temp dir), e.g. to inject faults or races. */
   wrapEventStore?: (store: EventStore) => EventStore;
+  /** Replacements for query ports (AppModule `overrides`), e.g. open orders before orders exist. */
+  providers?: Provider[];
 };
 
 /**
@@ -80,6 +83,7 @@ export async function startTestApp(overrides: TestAppOverrides = {}): Promise<Te
       eventStore: overrides.wrapEventStore?.(new SqliteEventStore({ path: paths.sqlite })),
       imports: [ProbeModule],
       projections: [probeNotesProjection],
+      overrides: overrides.providers,
     });
   } catch (error) {
     removeDir();

@@ -7,8 +7,7 @@ import {
   IdentityChallengeState,
   MachineIdentityChallenge,
 } from '../../domain/identity-challenge/identity-challenge.decider';
-import { normaliseIdentityRef } from '../../domain/machine/identity-ref';
-import { validationError } from '../../domain/shared/domain-error';
+import { requireIdentityRef } from '../../domain/machine/identity-ref';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { CLOCK, Clock } from '../ports/clock.port';
 import { IDS, Ids } from '../ports/ids.port';
@@ -37,14 +36,7 @@ export class IssueMachineIdentityChallengeHandler implements ICommandHandler<Iss
   ) {}
 
   async execute({ identityRef: raw, ctx }: IssueMachineIdentityChallenge): Promise<MachineIdentityChallenge> {
-    const normalised = normaliseIdentityRef(raw);
-    if (!normalised.ok) {
-      throw validationError(
-        [{ location: 'body', path: '/identityRef', message: 'identityRef must be did:peaq:0x<40 hex> or peaqos:machine:<id>' }],
-        'unsupported_identity_ref',
-      );
-    }
-    const identityRef = normalised.value;
+    const identityRef = requireIdentityRef(raw);
 
     // §4.3: issuance always resolves fresh; bond status is not checked (drafts may precede bonding).
     const resolved = await this.mcr.resolve(identityRef, { fresh: true });

@@ -165,6 +165,7 @@ describe('AggregateStreams (ARCHITECTURE §3)', () => {
       expect(first).toEqual({
         state: { count: 1 },
         events: [{ type: 'counter.incremented', data: { count: 1, at: '2026-03-01T12:00:00.000Z' } }],
+        eventIds: [(await real.readStream(ref.streamId))[0].id],
         revision: 0,
         position: '1',
       });
@@ -208,10 +209,22 @@ describe('AggregateStreams (ARCHITECTURE §3)', () => {
       expect(result.state).toEqual({ count: 5 });
     });
 
+    it('computes a context function from the freshly loaded state on every attempt', async () => {
+      await streams.handle(ref, counterDecider, { type: 'increment' }, ctx);
+      const seen: number[] = [];
+      const context = (state: { count: number }) => {
+        seen.push(state.count);
+        return Promise.resolve({ step: state.count * 10 });
+      };
+      const result = await streams.handle(ref, counterDecider, { type: 'increment_by_step' }, ctx, { context });
+      expect(seen).toEqual([1]);
+      expect(result.state).toEqual({ count: 11 });
+    });
+
     it('appends nothing when decide returns no events, and returns position null', async () => {
       await streams.handle(ref, counterDecider, { type: 'increment' }, ctx);
       const result = await streams.handle(ref, counterDecider, { type: 'noop' }, ctx);
-      expect(result).toEqual({ state: { count: 1 }, events: [], revision: 0, position: null });
+      expect(result).toEqual({ state: { count: 1 }, events: [], eventIds: [], revision: 0, position: null });
       expect(store.appendCalls).toHaveLength(1);
       expect(await real.readAll()).toHaveLength(1);
     });

@@ -15,9 +15,13 @@ export type StreamRef = {
   entityId: string;
 };
 
-export type HandleOptions<X extends DecideContext> = {
-  /** Extra decision context looked up by the handler (resolved identity, verified transfer, …). */
-  context?: Omit<X, 'now'>;
+export type HandleOptions<X extends DecideContext, S = unknown> = {
+  /**
+   * Extra decision context looked up by the handler (resolved identity, verified transfer, …). A
+   * function is called with the freshly loaded state on every attempt, for facts that depend on it
+   * (e.g. who holds a reservation).
+   */
+  context?: Omit<X, 'now'> | ((state: S) => Promise<Omit<X, 'now'>>);
   /** Wait (bounded) until local projections have applied the appended events. Default true. */
   waitForReadModels?: boolean;
 };
@@ -26,6 +30,8 @@ export type HandleResult<S, E extends DomainEvent> = {
   state: S;
   /** The events this command appended (empty when it decided nothing). */
   events: E[];
+  /** Their stored ids, in the same order (the causation id of follow-up changes). */
+  eventIds: string[];
   revision: number;
   position: Position | null;
 };
@@ -64,13 +70,14 @@ export class AggregateStreams {
     decider: Decider<C, S, E, X>,
     command: C,
     ctx: CommandContext,
-    options: HandleOptions<X> = {},
+    options: HandleOptions<X, S> = {},
   ): Promise<HandleResult<S, E>> {
     for (let attempt = 0; ; attempt++) {
       const { state, revision } = await this.load(ref.streamId, decider);
+      const extra = typeof options.context === 'function' ? await options.context(state) : options.context;
       const now = this.clock.now().toISOString();
-      const decided = decider.decide(command, state, { ...(options.context ?? {}), now } as X);
-      if (decided.length === 0) return { state, events: [], revision, position: null };
+      const decided = decider.decide(command, state, { ...(extra ?? {}), now } as X);
+      if (decided.length === 0) return { state, events: [], eventIds: [], revision, position: null };
 
       const newEvents: NewEvent[] = decided.map((event) => ({
         id: this.ids.next('evt'),
@@ -91,6 +98,7 @@ export class AggregateStreams {
         return {
           state: nextState,
           events: decided,
+          eventIds: newEvents.map((e) => e.id),
           revision: appended.nextRevision,
           position: appended.position,
         };

@@ -143,11 +143,11 @@ describe('machine identity challenge decider', () => {
         .when(consume({ identityRef: 'peaqos:machine:1' }), { now: BEFORE_EXPIRY })
         .thenThrows('MACHINE_IDENTITY_PROOF_INVALID', { reason: 'challenge_mismatch' }));
 
-    it('refuses an expired challenge at exactly expiresAt', () =>
+    it('records a challenge that expired after the write that used it was verified', () =>
       spec
         .given([issued])
         .when(consume(), { now: EXPIRES_AT })
-        .thenThrows('MACHINE_IDENTITY_PROOF_EXPIRED', { challengeId: CHL, expiresAt: EXPIRES_AT }));
+        .then([{ type: 'machine_identity_challenge.consumed', data: { challengeId: CHL, machineId: 'mach_1', at: EXPIRES_AT } }]));
   });
 
   it('names the stream machine-identity-challenge-{chl} (§8.7.2)', () =>

@@ -90,9 +90,10 @@ export const identityChallengeDecider: Decider<IdentityChallengeCommand, Identit
         return [{ type: 'machine_identity_challenge.issued', data: challenge }];
       }
       case 'consume': {
-        // The write that consumes the challenge re-checks steps 1–4 at its own time; with the append's
-        // expected revision this makes the challenge single-use under concurrency (§4.5.3).
-        const challenge = checkChallengeState(state, command.challengeId, command.identityRef, now);
+        // Recorded after the write that used the challenge succeeded (the machine stream is the commit
+        // point and remembers its challenges), so expiry is not checked again here: a challenge verified
+        // just before its expiry stays consumed. Steps 1–3 still hold, so a second use is refused.
+        const challenge = checkChallengeState(state, command.challengeId, command.identityRef, null);
         const use: ChallengeUse = {
           ...(command.machineId !== undefined ? { machineId: command.machineId } : {}),
           ...(command.purpose !== undefined ? { purpose: command.purpose } : {}),
@@ -126,18 +127,18 @@ export function verifyChallengeForProof(state: IdentityChallengeState, check: Ch
   return challenge;
 }
 
-/** Steps 1–4, in order. */
+/** Steps 1–4, in order; step 4 (expiry) only with a `now`. */
 function checkChallengeState(
   state: IdentityChallengeState,
   challengeId: string,
   identityRef: string,
-  now: string,
+  now: string | null,
 ): MachineIdentityChallenge {
   if (state.kind === 'none' || state.challenge.challengeId !== challengeId) throw proofInvalid('challenge_not_found', challengeId);
   const { challenge } = state;
   if (challenge.identityRef !== identityRef) throw proofInvalid('challenge_mismatch', challengeId);
   if (state.kind === 'consumed') throw proofInvalid('challenge_used', challengeId);
-  if (isExpired(now, challenge.expiresAt)) {
+  if (now !== null && isExpired(now, challenge.expiresAt)) {
     throw new DomainError('MACHINE_IDENTITY_PROOF_EXPIRED', `machine identity challenge ${challengeId} expired`, {
       challengeId,
       expiresAt: challenge.expiresAt,

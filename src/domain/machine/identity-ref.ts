@@ -1,3 +1,4 @@
+import { validationError } from '../shared/domain-error';
 import { parseEip55Address } from './eip55-address';
 
 export type IdentityRefForm = 'did' | 'machine-id';
@@ -27,4 +28,14 @@ export function normaliseIdentityRef(raw: unknown): NormalisedIdentityRef {
     return { ok: true, value: raw, form: 'machine-id' };
   }
   return { ok: false };
+}
+
+/** The normalised form of a request's `identityRef`, or 400 `unsupported_identity_ref` (§4.1, §4.2). */
+export function requireIdentityRef(raw: unknown): string {
+  const normalised = normaliseIdentityRef(raw);
+  if (normalised.ok) return normalised.value;
+  throw validationError(
+    [{ location: 'body', path: '/identityRef', message: 'identityRef must be did:peaq:0x<40 hex> or peaqos:machine:<id>' }],
+    'unsupported_identity_ref',
+  );
 }

@@ -75,6 +75,13 @@ const statusChanged = (from: MachineStatus, to: MachineStatus, at = T0): Machine
   data: { from, to, at },
 });
 
+const update = (extra: Partial<Extract<MachineCommand, { type: 'update' }>>): MachineCommand => ({
+  type: 'update',
+  id: ID,
+  changes: {},
+  ...extra,
+});
+
 /** The event history that leaves a machine (with a stored proof) in each status. */
 const HISTORY: Record<MachineStatus, MachineEvent[]> = {
   draft: [registered({ status: 'draft' })],
@@ -251,13 +258,6 @@ describe('machine decider', () => {
   });
 
   describe('update (§4.6.5)', () => {
-    const update = (extra: Partial<Extract<MachineCommand, { type: 'update' }>>): MachineCommand => ({
-      type: 'update',
-      id: ID,
-      changes: {},
-      ...extra,
-    });
-
     it('answers NOT_FOUND for an unknown machine', () =>
       spec
         .given([])
@@ -464,6 +464,30 @@ describe('machine decider', () => {
 
     it('answers NOT_FOUND for an unknown machine', () =>
       spec.given([]).when({ type: 'verify_identity', id: ID, verifiedProof: freshProof() }).thenThrows('NOT_FOUND'));
+
+    it('refuses the challenge the registration was proven with (single use, §4.5.3)', () =>
+      spec
+        .given(HISTORY.active)
+        .when({ type: 'verify_identity', id: ID, verifiedProof: { proof: proof({ verifiedAt: NOW }), signature: SIGNATURE } })
+        .thenThrows('MACHINE_IDENTITY_PROOF_INVALID', { reason: 'challenge_used', challengeId: proof().challengeId }));
+
+    it('refuses a challenge a later proof already used, in a PATCH too', () =>
+      spec
+        .given([...HISTORY.active, verifiedEvent()])
+        .when(update({ changes: { displayName: 'again' }, verifiedProof: freshProof() }))
+        .thenThrows('MACHINE_IDENTITY_PROOF_INVALID', { reason: 'challenge_used' }));
+
+    it('remembers every challenge a proof of the machine was made with', () =>
+      spec
+        .given([...HISTORY.active, verifiedEvent()])
+        .when({ type: 'archive', id: ID, openOrders: { orderIds: [] } })
+        .thenState(
+          (s) =>
+            s.kind === 'live' &&
+            s.usedChallengeIds.length === 2 &&
+            s.usedChallengeIds.includes(proof().challengeId) &&
+            s.usedChallengeIds.includes(freshProof().proof.challengeId),
+        ));
   });
 
   it('names the stream machine-{id} (§8.7.2)', () => expect(machineStream(ID).streamId).toBe(`machine-${ID}`));

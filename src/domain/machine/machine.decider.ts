@@ -84,7 +84,12 @@ export type MachineEvent =
     }
   | { type: 'machine.status_changed'; data: { from: MachineStatus; to: MachineStatus; at: string } };
 
-export type MachineState = { kind: 'none' } | { kind: 'live'; machine: Machine };
+/**
+ * `usedChallengeIds`: every challenge a proof of this machine was made with. With the stream's expected
+ * revision it keeps a challenge single-use when two writes present it concurrently (§4.5.3); the
+ * challenge stream records the consumption for everyone else.
+ */
+export type MachineState = { kind: 'none' } | { kind: 'live'; machine: Machine; usedChallengeIds: readonly string[] };
 
 export type RegisterMachine = {
   type: 'register';
@@ -132,30 +137,30 @@ export const machineDecider: Decider<MachineCommand, MachineState, MachineEvent>
   initialState: () => ({ kind: 'none' }),
 
   evolve(state, event) {
-    if (event.type === 'machine.registered') return state.kind === 'none' ? { kind: 'live', machine: event.data } : state;
-    if (state.kind !== 'live') return state;
-    const machine = state.machine;
-    switch (event.type) {
-      case 'machine.updated':
-        return { kind: 'live', machine: { ...machine, ...event.data.changes, updatedAt: event.data.at } };
-      case 'machine.identity_verified':
-        return { kind: 'live', machine: { ...machine, identityProof: event.data.identityProof, updatedAt: event.data.at } };
-      case 'machine.status_changed':
-        return { kind: 'live', machine: { ...machine, status: event.data.to, updatedAt: event.data.at } };
+    if (event.type === 'machine.registered') {
+      if (state.kind !== 'none') return state;
+      const proofOf = event.data.identityProof;
+      return { kind: 'live', machine: event.data, usedChallengeIds: proofOf ? [proofOf.challengeId] : [] };
     }
+    if (state.kind !== 'live') return state;
+    const machine = applyMachineEvent(state.machine, event);
+    const usedChallengeIds =
+      event.type === 'machine.identity_verified' && !state.usedChallengeIds.includes(event.data.identityProof.challengeId)
+        ? [...state.usedChallengeIds, event.data.identityProof.challengeId]
+        : state.usedChallengeIds;
+    return { kind: 'live', machine, usedChallengeIds };
   },
 
   decide(command, state, { now }) {
     if (command.type === 'register') return register(command, state, now);
     if (state.kind === 'none') throw notFound('machine', command.id);
     const machine = state.machine;
-    // §4.6.5 step 2: archived machines are read-only.
-    if (machine.status === 'archived') throw stateConflict('machine', machine.id, 'archived', 'machine_archived');
+    assertWritable(machine);
     switch (command.type) {
       case 'update':
-        return update(command, machine, now);
+        return update(command, state.machine, state.usedChallengeIds, now);
       case 'verify_identity':
-        assertProofFor(machine.identityRef, command.verifiedProof);
+        assertProofFor(machine.identityRef, command.verifiedProof, state.usedChallengeIds);
         return [identityVerified(command.verifiedProof, now)];
       case 'archive':
         checkArchiving(command.openOrders);
@@ -173,7 +178,7 @@ function register(command: RegisterMachine, state: MachineState, now: string): M
       reason: 'exists',
     });
   }
-  if (command.verifiedProof) assertProofFor(command.identityRef, command.verifiedProof);
+  if (command.verifiedProof) assertProofFor(command.identityRef, command.verifiedProof, []);
   const status = command.status ?? 'active';
   // §4.6.3 step 6: a new machine has no stored proof to fall back on.
   if (status === 'active') checkActivation(command.activation, command.verifiedProof, null);
@@ -200,14 +205,41 @@ function register(command: RegisterMachine, state: MachineState, now: string): M
   return events;
 }
 
-/** §4.6.5 steps 3, 6, 7, 8, 9 (steps 1, 2, 4 and 5 are the handler's or ran before). */
-function update(command: UpdateMachine, machine: Machine, now: string): MachineEvent[] {
-  if (command.identityRef !== undefined && normalised(command.identityRef) !== machine.identityRef) {
+/**
+ * The machine as the API returns it after one more of its events: shared by the decider and the
+ * `machines` read model so both see exactly the same record.
+ */
+export function applyMachineEvent(machine: Machine, event: MachineEvent): Machine {
+  switch (event.type) {
+    case 'machine.registered':
+      return machine;
+    case 'machine.updated':
+      return { ...machine, ...event.data.changes, updatedAt: event.data.at };
+    case 'machine.identity_verified':
+      return { ...machine, identityProof: event.data.identityProof, updatedAt: event.data.at };
+    case 'machine.status_changed':
+      return { ...machine, status: event.data.to, updatedAt: event.data.at };
+  }
+}
+
+/** §4.6.5 step 2: archived machines are read-only. Exported so handlers refuse before any MCR call. */
+export function assertWritable(machine: Machine): void {
+  if (machine.status === 'archived') throw stateConflict('machine', machine.id, 'archived', 'machine_archived');
+}
+
+/** §4.6.5 step 3: an `identityRef` in a PATCH must equal the current one after normalisation. */
+export function assertIdentityRefUnchanged(machine: Machine, identityRef: string | undefined): void {
+  if (identityRef !== undefined && normalised(identityRef) !== machine.identityRef) {
     throw new DomainError('MACHINE_IDENTITY_IMMUTABLE', `machine ${machine.id}: identityRef cannot change`, {
       identityRef: machine.identityRef,
     });
   }
-  if (command.verifiedProof) assertProofFor(machine.identityRef, command.verifiedProof);
+}
+
+/** §4.6.5 steps 3, 6, 7, 8, 9 (steps 1, 2, 4 and 5 are the handler's or ran before). */
+function update(command: UpdateMachine, machine: Machine, usedChallengeIds: readonly string[], now: string): MachineEvent[] {
+  assertIdentityRefUnchanged(machine, command.identityRef);
+  if (command.verifiedProof) assertProofFor(machine.identityRef, command.verifiedProof, usedChallengeIds);
 
   const to = command.status !== undefined && command.status !== machine.status ? command.status : undefined;
   if (to !== undefined) {
@@ -254,11 +286,22 @@ function notActivated(reason: 'identity_proof_missing' | 'controller_changed' | 
   return new DomainError('MACHINE_NOT_ACTIVATED', `machine identity is not activated: ${reason.replace(/_/g, ' ')}`, { reason });
 }
 
-/** A proof made for another identity cannot be attached (§4.5.3 step 2, checked again defensively). */
-function assertProofFor(identityRef: string, verified: VerifiedIdentityProof): void {
+/**
+ * §4.5.3 steps 2 and 3 checked again at decision time: a proof made for another identity cannot be
+ * attached, and of two writes presenting the same challenge the one decided second finds it used.
+ */
+function assertProofFor(identityRef: string, verified: VerifiedIdentityProof, usedChallengeIds: readonly string[]): void {
+  const { challengeId } = verified.proof;
   if (verified.proof.identityRef !== identityRef) {
     throw new DomainError('MACHINE_IDENTITY_PROOF_INVALID', 'The identity proof was made for another identity', {
       reason: 'challenge_mismatch',
+      challengeId,
+    });
+  }
+  if (usedChallengeIds.includes(challengeId)) {
+    throw new DomainError('MACHINE_IDENTITY_PROOF_INVALID', 'machine identity proof invalid: challenge used', {
+      reason: 'challenge_used',
+      challengeId,
     });
   }
 }

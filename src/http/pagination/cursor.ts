@@ -33,6 +33,13 @@ export function decodeCursor(cursor: string, endpoint: string, filters: Record<s
   return payload.k;
 }
 
+/** A cursor whose sort key is `size` strings (e.g. `[createdAt, id]`); anything else is `invalid_cursor`. */
+export function decodeStringCursor(cursor: string, endpoint: string, filters: Record<string, unknown>, size: number): string[] {
+  const key = decodeCursor(cursor, endpoint, filters);
+  if (key.length !== size || !key.every((part) => typeof part === 'string')) throw invalidCursor('cursor is not a valid cursor');
+  return key as string[];
+}
+
 export function parseLimit(limit: string | undefined): number {
   return limit === undefined ? DEFAULT_LIMIT : Number(limit);
 }

@@ -2,8 +2,8 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Query } fr
 import { IDS, Ids } from '../../../src/application/ports/ids.port';
 import { AggregateStreams } from '../../../src/application/shared/aggregate-streams';
 import { CommandContext } from '../../../src/application/shared/command-context';
-import { DomainError, notFound, validationError } from '../../../src/domain/shared/domain-error';
-import { decodeCursor, encodeCursor, ListResponse, parseLimit, toPage } from '../../../src/http/pagination/cursor';
+import { DomainError, notFound } from '../../../src/domain/shared/domain-error';
+import { decodeStringCursor, encodeCursor, ListResponse, parseLimit, toPage } from '../../../src/http/pagination/cursor';
 import { RequestContext } from '../../../src/http/shared/request-context.decorator';
 import { ProbeDownstream } from './probe-downstream';
 import { ProbeNoteCommand, probeNoteDecider, ProbeNoteState, probeNoteStream } from './probe-note.decider';
@@ -53,7 +53,8 @@ export class ProbeController {
   list(@Query() query: ListProbeNotesQuery): ListResponse<ProbeNoteView> {
     const limit = parseLimit(query.limit);
     const filters = { titlePrefix: query.titlePrefix };
-    const after = query.cursor === undefined ? null : sortKeyFrom(decodeCursor(query.cursor, PROBE_NOTES_LIST_ENDPOINT, filters));
+    const after =
+      query.cursor === undefined ? null : (decodeStringCursor(query.cursor, PROBE_NOTES_LIST_ENDPOINT, filters, 2) as ProbeNoteSortKey);
     // One row more than the page: it only tells whether a next page exists.
     const views = this.notes.list(filters, after, limit + 1);
     return toPage(
@@ -109,7 +110,3 @@ function noteOf(state: ProbeNoteState) {
 }
 
 /** The sort key a cursor carries must be (created_at, id); anything else is not our cursor (§0.10). */
-function sortKeyFrom(key: unknown[]): ProbeNoteSortKey {
-  if (key.length === 2 && typeof key[0] === 'string' && typeof key[1] === 'string') return [key[0], key[1]];
-  throw validationError([{ location: 'query', path: 'cursor', message: 'cursor is not a valid cursor' }], 'invalid_cursor');
-}

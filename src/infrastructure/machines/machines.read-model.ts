@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { MachineListFilter, MachinesReadModel, MachineSortKey } from '../../application/ports/machines-read-model.port';
+import { Machine } from '../../domain/machine/machine.decider';
+import { ProjectionEngine } from '../projections/projection-engine';
+import { MachineRow, MACHINES } from './machines.projection';
+
+/** Queries over the `machines` read model (never folds streams per request, ARCHITECTURE §4). */
+@Injectable()
+export class SqliteMachinesReadModel implements MachinesReadModel {
+  constructor(private readonly projections: ProjectionEngine) {}
+
+  byId(machineId: string): Machine | undefined {
+    const row = this.projections.reader(MACHINES).get<MachineRow>(`SELECT id, doc FROM {machines} WHERE id = ?`, machineId);
+    return row && (JSON.parse(row.doc) as Machine);
+  }
+
+  page(filter: MachineListFilter, after: MachineSortKey | null, limit: number): Machine[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      params.push(filter.status);
+    } else {
+      where.push(`status <> 'archived'`);
+    }
+    if (filter.ownerId !== undefined) {
+      where.push('owner_id = ?');
+      params.push(filter.ownerId);
+    }
+    if (filter.membership.kind === 'verified') {
+      // §4.6.2: verified machines, archived ones (only reachable with status=archived), and unverified
+      // drafts on request; the identity checks of the verified ones are the caller's.
+      where.push(
+        filter.membership.includeUnverifiedDrafts
+          ? `(has_proof = 1 OR status IN ('archived', 'draft'))`
+          : `(has_proof = 1 OR status = 'archived')`,
+      );
+    }
+    if (after) {
+      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+      params.push(after[0], after[0], after[1]);
+    }
+    const rows = this.projections
+      .reader(MACHINES)
+      .all<MachineRow>(
+        `SELECT id, doc FROM {machines} WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`,
+        ...params,
+        limit,
+      );
+    return rows.map((row) => JSON.parse(row.doc) as Machine);
+  }
+}

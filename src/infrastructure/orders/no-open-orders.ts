@@ -1,0 +1,11 @@
+import { OpenMarketOrders, OpenOrdersOfMachine } from '../../application/ports/open-market-orders.port';
+
+/**
+ * Open orders before the orders feature exists: there are none, so nothing blocks archiving. The
+ * orders read model replaces this provider (AppModule's query ports).
+ */
+export class NoOpenOrders implements OpenMarketOrders {
+  openOrdersOf(): Promise<OpenOrdersOfMachine> {
+    return Promise.resolve({ orderIds: [], count: 0 });
+  }
+}
