@@ -1,0 +1,92 @@
+/**
+ * Exact decimal arithmetic for money (§0.6): amounts are non-negative decimal strings, compared and
+ * summed with big integers scaled to a common number of fractional digits. Floating point is never
+ * used; a JSON number enters only through `numberToDecimalString`, which expands its shortest
+ * round-trip representation (ECMAScript `Number#toString`).
+ */
+
+/** §0.6: no sign, no exponent, no thousands separators, no leading zeros. */
+const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+
+/** §0.6: the most fractional digits a decimal string in a request may carry. */
+export const MAX_FRACTION_DIGITS = 36;
+
+/** A valid §0.6 decimal string (pattern and at most 36 fractional digits), e.g. for request validation. */
+export function isDecimalString(value: unknown): value is string {
+  if (typeof value !== 'string' || !DECIMAL.test(value)) return false;
+  const point = value.indexOf('.');
+  return point === -1 || value.length - point - 1 <= MAX_FRACTION_DIGITS;
+}
+
+/**
+ * §0.6: the plain decimal string of a finite, non-negative JSON number, from its shortest round-trip
+ * representation with any exponent expanded (`1e-7` → `"0.0000001"`, `25.5` → `"25.5"`, `1e21` →
+ * `"1000000000000000000000"`).
+ */
+export function numberToDecimalString(value: number): string {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`Not a finite non-negative amount: ${value}`);
+  const text = String(value === 0 ? 0 : value); // -0 prints as "0" anyway; made explicit
+  const e = text.indexOf('e');
+  if (e === -1) return text;
+  const mantissa = text.slice(0, e);
+  const exponent = Number(text.slice(e + 1));
+  const point = mantissa.indexOf('.');
+  const digits = mantissa.replace('.', '');
+  const position = (point === -1 ? mantissa.length : point) + exponent;
+  if (position <= 0) return `0.${'0'.repeat(-position)}${digits}`;
+  if (position >= digits.length) return digits + '0'.repeat(position - digits.length);
+  return `${digits.slice(0, position)}.${digits.slice(position)}`;
+}
+
+/**
+ * An amount as a normalised decimal string: a number is expanded as above; a string must match the
+ * §0.6 pattern (any number of fractional digits) and loses trailing fractional zeros (`"1.50"` →
+ * `"1.5"`, `"2.000"` → `"2"`).
+ */
+export function toDecimal(amount: number | string): string {
+  return format(parse(amount));
+}
+
+/** -1, 0 or 1 as `a` is less than, equal to or greater than `b`. */
+export function compareDecimals(a: number | string, b: number | string): -1 | 0 | 1 {
+  const [x, y] = align(parse(a), parse(b));
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function addDecimals(a: number | string, b: number | string): string {
+  const left = parse(a);
+  const right = parse(b);
+  const [x, y] = align(left, right);
+  return format({ units: x + y, scale: Math.max(left.scale, right.scale) });
+}
+
+/** The exact sum of the amounts; `"0"` for none. */
+export function sumDecimals(amounts: Iterable<number | string>): string {
+  let total = '0';
+  for (const amount of amounts) total = addDecimals(total, amount);
+  return total;
+}
+
+/** `units / 10^scale`. */
+type Scaled = { units: bigint; scale: number };
+
+function parse(amount: number | string): Scaled {
+  const text = typeof amount === 'number' ? numberToDecimalString(amount) : amount;
+  if (typeof text !== 'string' || !DECIMAL.test(text)) throw new RangeError(`Not a decimal amount: ${String(amount)}`);
+  const point = text.indexOf('.');
+  if (point === -1) return { units: BigInt(text), scale: 0 };
+  return { units: BigInt(text.slice(0, point) + text.slice(point + 1)), scale: text.length - point - 1 };
+}
+
+function align(a: Scaled, b: Scaled): [bigint, bigint] {
+  const scale = Math.max(a.scale, b.scale);
+  return [a.units * 10n ** BigInt(scale - a.scale), b.units * 10n ** BigInt(scale - b.scale)];
+}
+
+function format({ units, scale }: Scaled): string {
+  if (scale === 0) return units.toString();
+  const digits = units.toString().padStart(scale + 1, '0');
+  const whole = digits.slice(0, digits.length - scale);
+  const fraction = digits.slice(digits.length - scale).replace(/0+$/, '');
+  return fraction ? `${whole}.${fraction}` : whole;
+}
