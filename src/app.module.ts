@@ -3,15 +3,17 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { MACHINE_REFERENCES } from './application/ports/machine-references.port';
 import { OPEN_MARKET_ORDERS } from './application/ports/open-market-orders.port';
 import { HealthModule } from './http/health/health.module';
+import { AuthModule } from './infrastructure/auth/auth.module';
 import { EmptyMachineReferences } from './infrastructure/catalog/empty-machine-references';
 import { CoreModule, CoreOptions } from './infrastructure/core/core.module';
 import { IdentityModule } from './infrastructure/identity/identity.module';
 import { MachinesModule, machinesProjection } from './infrastructure/machines/machines.module';
 import { NoOpenOrders } from './infrastructure/orders/no-open-orders';
+import { PairingsModule, pairingsProjection } from './infrastructure/pairings/pairings.module';
 import { Projection } from './infrastructure/projections/projection';
 
 /** Every projection the service runs. Feature modules add theirs here. */
-export const PROJECTIONS_OF_THE_SERVICE: Projection[] = [machinesProjection];
+export const PROJECTIONS_OF_THE_SERVICE: Projection[] = [machinesProjection, pairingsProjection];
 
 /**
  * Queries one feature asks of another (ports answered by another feature's read model). Until the
@@ -54,8 +56,10 @@ export class AppModule {
         CoreModule.register({ ...core, projections: [...PROJECTIONS_OF_THE_SERVICE, ...(core.projections ?? [])] }),
         QueryPortsModule.register(overrides),
         HealthModule,
+        AuthModule,
         IdentityModule,
         MachinesModule,
+        PairingsModule,
         ...imports,
       ],
     };

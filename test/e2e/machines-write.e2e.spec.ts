@@ -661,6 +661,9 @@ class OpenOrdersDouble implements OpenMarketOrders {
     const orderIds = this.byMachine.get(machineId) ?? [];
     return { orderIds: [...orderIds], count: orderIds.length };
   }
+  async openOrdersOfPairing(): Promise<{ orderIds: string[]; count: number; executingOrderIds: string[] }> {
+    return { orderIds: [], count: 0, executingOrderIds: [] };
+  }
 }
 
 class ReferencesDouble implements MachineReferences {

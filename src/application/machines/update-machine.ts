@@ -24,6 +24,7 @@ import { OPEN_MARKET_ORDERS, OpenMarketOrders } from '../ports/open-market-order
 import { AggregateStreams } from '../shared/aggregate-streams';
 import { CommandContext } from '../shared/command-context';
 import { IdentityReservations } from './identity-reservations';
+import { MachineArchiveFollowUps } from './machine-archive-follow-ups';
 import { signerIsController } from './machine-gates';
 import { MachineIdentityProofInput, MachineIdentityProofs, ProofVerification } from './machine-identity-proofs';
 import { assertReferencesExist } from './machine-references';
@@ -53,6 +54,7 @@ export class UpdateMachineHandler implements ICommandHandler<UpdateMachine, Mach
     private readonly streams: AggregateStreams,
     private readonly reservations: IdentityReservations,
     private readonly proofs: MachineIdentityProofs,
+    private readonly followUps: MachineArchiveFollowUps,
     @Inject(MACHINE_REFERENCES) private readonly references: MachineReferences,
     @Inject(OPEN_MARKET_ORDERS) private readonly openOrders: OpenMarketOrders,
     @Inject(MCR_RESOLVER) private readonly mcr: McrResolver,
@@ -134,8 +136,8 @@ export class UpdateMachineHandler implements ICommandHandler<UpdateMachine, Mach
   /**
    * §4.7: archiving releases the identity for re-registration. Follow-up changes carry actor `system`
    * and the archive event as causation. Reservations judge their holder by its stream, so the identity
-   * is free even if these releases are never written (crash); pairings and machine-side agents join
-   * here when they exist.
+   * is free even if these releases are never written (crash). Then the other features' follow-ups
+   * (pairings, machine-side agents) run.
    */
   private async afterArchive(machine: Machine, archiveEventId: string, ctx: CommandContext): Promise<void> {
     const followUp: CommandContext = { correlationId: ctx.correlationId, causationId: archiveEventId, actor: SYSTEM_ACTOR };
@@ -146,6 +148,7 @@ export class UpdateMachineHandler implements ICommandHandler<UpdateMachine, Mach
         this.logger.warn(`Could not release ${key.kind} of archived machine ${machine.id}: ${error.message}`);
       });
     }
+    await this.followUps.run(machine, followUp);
   }
 
   private now(): string {

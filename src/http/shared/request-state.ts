@@ -1,6 +1,7 @@
 import { FastifyRequest } from 'fastify';
 import { Actor, ANONYMOUS_ACTOR } from '../../domain/shared/actor';
 import { CommandContext } from '../../application/shared/command-context';
+import { SessionClaims } from '../../domain/pairing/session-auth';
 
 /** What the HTTP pipeline learns about a request, step by step (§0.14). */
 export type RequestState = {
@@ -12,6 +13,8 @@ export type RequestState = {
   apiKeyHash: string;
   /** The pairing of a verified pairing token, '' when none (idempotency scope, §0.11). */
   pairingId: string;
+  /** The claims of a verified pairing token (§1.2 steps 1–8 passed), for the binding of step 9. */
+  agentSession: SessionClaims | null;
   /** The documented query parameters present (as strings) and the parsed body, for §0.11 fingerprints. */
   fingerprintInput: { query: Record<string, string>; body: unknown } | null;
   startedAt: bigint;
@@ -30,6 +33,7 @@ export function initialRequestState(correlationId: string, invalidCorrelationId:
     actor: ANONYMOUS_ACTOR,
     apiKeyHash: '',
     pairingId: '',
+    agentSession: null,
     fingerprintInput: null,
     startedAt: process.hrtime.bigint(),
   };

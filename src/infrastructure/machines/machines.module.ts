@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { IdentityReservations } from '../../application/machines/identity-reservations';
+import { MachineArchiveFollowUps } from '../../application/machines/machine-archive-follow-ups';
 import { MachineGates } from '../../application/machines/machine-gates';
 import { MachineIdentityProofs } from '../../application/machines/machine-identity-proofs';
 import { GetMachineHandler, ListMachinesHandler } from '../../application/machines/machine-queries';
@@ -23,12 +24,13 @@ export { machinesProjection } from './machines.projection';
     { provide: MACHINES_READ_MODEL, useClass: SqliteMachinesReadModel },
     IdentityReservations,
     MachineIdentityProofs,
+    MachineArchiveFollowUps,
     MachineGates,
     RegisterMachineHandler,
     UpdateMachineHandler,
     GetMachineHandler,
     ListMachinesHandler,
   ],
-  exports: [MACHINES_READ_MODEL, MachineGates],
+  exports: [MACHINES_READ_MODEL, MachineGates, MachineArchiveFollowUps],
 })
 export class MachinesModule {}

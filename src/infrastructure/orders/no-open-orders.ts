@@ -1,4 +1,4 @@
-import { OpenMarketOrders, OpenOrdersOfMachine } from '../../application/ports/open-market-orders.port';
+import { OpenMarketOrders, OpenOrdersOfMachine, OpenOrdersOfPairing } from '../../application/ports/open-market-orders.port';
 
 /**
  * Open orders before the orders feature exists: there are none, so nothing blocks archiving. The
@@ -7,5 +7,8 @@ import { OpenMarketOrders, OpenOrdersOfMachine } from '../../application/ports/o
 export class NoOpenOrders implements OpenMarketOrders {
   openOrdersOf(): Promise<OpenOrdersOfMachine> {
     return Promise.resolve({ orderIds: [], count: 0 });
+  }
+  openOrdersOfPairing(): Promise<OpenOrdersOfPairing> {
+    return Promise.resolve({ orderIds: [], count: 0, executingOrderIds: [] });
   }
 }

@@ -5,9 +5,12 @@ import { CommandContext } from '../../../src/application/shared/command-context'
 import { DomainError, notFound } from '../../../src/domain/shared/domain-error';
 import { decodeStringCursor, encodeCursor, ListResponse, parseLimit, toPage } from '../../../src/http/pagination/cursor';
 import { RequestContext } from '../../../src/http/shared/request-context.decorator';
+import { checkSessionBinding, SessionClaims } from '../../../src/domain/pairing/session-auth';
+import { AgentEndpoint } from '../../../src/http/auth/agent-pairing-token.guard';
+import { AgentSession } from '../../../src/http/auth/agent-session.decorator';
 import { ProbeDownstream } from './probe-downstream';
 import { ProbeNoteCommand, probeNoteDecider, ProbeNoteState, probeNoteStream } from './probe-note.decider';
-import { CreateProbeNoteDto, ListProbeNotesQuery, NoteIdParam, RenameProbeNoteDto, SlowProbeDto } from './probe.dto';
+import { CreateProbeNoteDto, ProbeAgentActionDto, ListProbeNotesQuery, NoteIdParam, RenameProbeNoteDto, SlowProbeDto } from './probe.dto';
 import { ProbeNoteSortKey, ProbeNotesReader, ProbeNoteView, sortKeyOf, toProbeNoteView } from './probe-notes.reader';
 
 /** The endpoint name cursors of the list are bound to (§0.10). */
@@ -96,6 +99,22 @@ export class ProbeController {
       throw new DomainError('SERVICE_UNAVAILABLE', 'The probe downstream is unavailable', { reason: 'probe_downstream_unavailable' });
     }
     return { item: { call } };
+  }
+
+  /**
+   * A stand-in agent endpoint (§1.2) until search and orders exist: guarded like them (steps 1–8
+   * before body validation), then bound to the body's machine and pairing (step 9).
+   */
+  @Post('agent-action')
+  @HttpCode(200)
+  @AgentEndpoint()
+  agentAction(
+    @Body() dto: ProbeAgentActionDto,
+    @AgentSession() session: SessionClaims | null,
+    @RequestContext() ctx: CommandContext,
+  ): Item<{ machineId: string; pairingId: string | null; actor: CommandContext['actor'] }> {
+    if (session) checkSessionBinding(session, { machineId: dto.machineId, pairingId: dto.agentPairingId });
+    return { item: { machineId: dto.machineId, pairingId: session?.pairingId ?? null, actor: ctx.actor } };
   }
 
   private async write(id: string, command: ProbeNoteCommand, ctx: CommandContext): Promise<Item<ProbeNoteView>> {

@@ -64,3 +64,13 @@ export class SlowProbeDto {
   @Max(5000)
   ms!: number;
 }
+
+/** The body of the stand-in agent endpoint: the machine it acts on and, optionally, a pairing. */
+export class ProbeAgentActionDto {
+  @IsString()
+  machineId!: string;
+
+  @IsOptional()
+  @IsString()
+  agentPairingId?: string;
+}
