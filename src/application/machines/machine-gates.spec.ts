@@ -48,6 +48,9 @@ class OneMachine implements MachinesReadModel {
   page(_filter: MachineListFilter, _after: MachineSortKey | null, _limit: number): Machine[] {
     return this.record ? [this.record] : [];
   }
+  nonArchivedReferencingPolicy(): string[] {
+    return [];
+  }
 }
 
 /** An MCR answering one fixed result, counting calls. */

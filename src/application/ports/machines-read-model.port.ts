@@ -20,6 +20,8 @@ export interface MachinesReadModel {
   byId(machineId: string): Machine | undefined;
   /** Up to `limit` machines strictly after `after` in the list order. */
   page(filter: MachineListFilter, after: MachineSortKey | null, limit: number): Machine[];
+  /** Ids of the non-archived machines whose `policyIds` contain the policy (§8.6 POLICY_IN_USE), ascending. */
+  nonArchivedReferencingPolicy(policyId: string): string[];
 }
 export const MACHINES_READ_MODEL = Symbol('MachinesReadModel');
 

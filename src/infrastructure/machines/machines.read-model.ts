@@ -49,4 +49,15 @@ export class SqliteMachinesReadModel implements MachinesReadModel {
       );
     return rows.map((row) => JSON.parse(row.doc) as Machine);
   }
+
+  nonArchivedReferencingPolicy(policyId: string): string[] {
+    return this.projections
+      .reader(MACHINES)
+      .all<{ id: string }>(
+        `SELECT id FROM {machines} WHERE status <> 'archived'
+           AND EXISTS (SELECT 1 FROM json_each(doc, '$.policyIds') WHERE value = ?) ORDER BY id`,
+        policyId,
+      )
+      .map((row) => row.id);
+  }
 }
