@@ -1,7 +1,10 @@
 import { DynamicModule, Global, InjectionToken, Module, Provider, Type } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { MACHINE_POLICY_DENIALS } from './application/ports/machine-policy-denials.port';
 import { MACHINE_REFERENCES } from './application/ports/machine-references.port';
+import { MACHINE_POLICY_EXCLUSIONS } from './application/ports/machine-policy-exclusions.port';
 import { OPEN_MARKET_ORDERS } from './application/ports/open-market-orders.port';
+import { USABLE_RUNTIME_ENDPOINTS } from './application/ports/runtime-endpoints.port';
 import { HealthModule } from './http/health/health.module';
 import { AuthModule } from './infrastructure/auth/auth.module';
 import { EmptyMachineReferences } from './infrastructure/catalog/empty-machine-references';
@@ -10,10 +13,12 @@ import { IdentityModule } from './infrastructure/identity/identity.module';
 import { MachinesModule, machinesProjection } from './infrastructure/machines/machines.module';
 import { NoOpenOrders } from './infrastructure/orders/no-open-orders';
 import { PairingsModule, pairingsProjection } from './infrastructure/pairings/pairings.module';
+import { PoliciesModule, policiesProjection, PolicyDenials, PolicyExclusions } from './infrastructure/policies/policies.module';
 import { Projection } from './infrastructure/projections/projection';
+import { NoRuntimeEndpoints } from './infrastructure/runtime/no-runtime-endpoints';
 
 /** Every projection the service runs. Feature modules add theirs here. */
-export const PROJECTIONS_OF_THE_SERVICE: Projection[] = [machinesProjection, pairingsProjection];
+export const PROJECTIONS_OF_THE_SERVICE: Projection[] = [machinesProjection, pairingsProjection, policiesProjection];
 
 /**
  * Queries one feature asks of another (ports answered by another feature's read model). Until the
@@ -22,6 +27,9 @@ export const PROJECTIONS_OF_THE_SERVICE: Projection[] = [machinesProjection, pai
 const QUERY_PORTS: Provider[] = [
   { provide: OPEN_MARKET_ORDERS, useValue: new NoOpenOrders() },
   { provide: MACHINE_REFERENCES, useValue: new EmptyMachineReferences() },
+  { provide: USABLE_RUNTIME_ENDPOINTS, useValue: new NoRuntimeEndpoints() },
+  { provide: MACHINE_POLICY_EXCLUSIONS, useClass: PolicyExclusions },
+  { provide: MACHINE_POLICY_DENIALS, useClass: PolicyDenials },
 ];
 
 export type AppModuleOptions = CoreOptions & {
@@ -60,6 +68,7 @@ export class AppModule {
         IdentityModule,
         MachinesModule,
         PairingsModule,
+        PoliciesModule,
         ...imports,
       ],
     };

@@ -7,3 +7,13 @@ export function withoutNulls<T extends object>(dto: T): { [K in keyof T]?: Exclu
     [K in keyof T]?: Exclude<T[K], null>;
   };
 }
+
+/** `withoutNulls` at every depth of nested objects (arrays are kept as they are), for requests where `null` never has a meaning. */
+export function withoutNullsDeep<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, member]) => member !== null && member !== undefined)
+      .map(([key, member]) => [key, withoutNullsDeep(member)]),
+  ) as T;
+}

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ActingPairings } from '../../application/pairings/acting-pairing';
 import { AgentPairingProofs } from '../../application/pairings/agent-pairing-proofs';
 import { CreatePairingHandler } from '../../application/pairings/create-pairing';
 import { IssuePairingChallengeHandler } from '../../application/pairings/issue-pairing-challenge';
@@ -30,7 +31,8 @@ export { pairingsProjection } from './pairings.projection';
     ListPairingsHandler,
     GetPairingHandler,
     RevokePairingsOfArchivedMachine,
+    ActingPairings,
   ],
-  exports: [PAIRINGS_READ_MODEL],
+  exports: [PAIRINGS_READ_MODEL, ActingPairings],
 })
 export class PairingsModule {}

@@ -1,0 +1,160 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  registerDecorator,
+  ValidateNested,
+} from 'class-validator';
+import { CATALOGUE_KEY, SERVICE_TYPES, ServiceType } from '../../domain/catalog/catalog-types';
+import { IsText } from '../validation/text-rules';
+
+const CURRENCY = /^[A-Za-z0-9]{2,16}$/;
+
+export class SearchRequirementsDto {
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsText({ min: 1, max: 100 }, { each: true })
+  capabilities?: string[];
+}
+
+export class SearchBudgetDto {
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  amount?: number;
+
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  maxAmount?: number;
+
+  @IsOptional()
+  @Matches(CURRENCY, { message: 'currency must be 2–16 characters of [A-Za-z0-9]' })
+  currency?: string;
+}
+
+export class SearchPreferencesDto {
+  @IsOptional()
+  @IsBoolean()
+  nativeOnly?: boolean;
+
+  @IsOptional()
+  @IsBoolean()
+  allowExternalHandoff?: boolean;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsCatalogueKeyIgnoringCase({ each: true })
+  preferredProviderKeys?: string[];
+}
+
+/** §6.4.1 `MarketSearchRequest`. */
+export class MarketSearchDto {
+  @IsString()
+  machineId!: string;
+
+  @IsOptional()
+  @IsString()
+  agentPairingId?: string;
+
+  @IsOptional()
+  @IsIn(SERVICE_TYPES)
+  serviceType?: ServiceType;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  skillKey?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 128)
+  operation?: string;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SearchRequirementsDto)
+  requirements?: SearchRequirementsDto;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  region?: string;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SearchBudgetDto)
+  budget?: SearchBudgetDto;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SearchPreferencesDto)
+  preferences?: SearchPreferencesDto;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  maxResults?: number;
+
+  @IsOptional()
+  @IsProviderCredentials()
+  providerCredentials?: Record<string, Record<string, string>>;
+}
+
+/** A catalogue key once lower-cased (§0.5: provider keys are lower-cased before use). */
+function IsCatalogueKeyIgnoringCase(options: { each?: boolean } = {}): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isCatalogueKeyIgnoringCase',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: { message: '$property entries must be catalogue keys', ...options },
+      validator: { validate: (value: unknown) => typeof value === 'string' && CATALOGUE_KEY.test(value.toLowerCase()) },
+    });
+}
+
+/**
+ * §6.1 `ProviderCredentials`: at most 20 providers keyed by catalogue keys (lower-cased before use),
+ * each an object of at most 50 string members of at most 4,096 characters.
+ */
+function IsProviderCredentials(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isProviderCredentials',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: 'providerCredentials must map at most 20 provider keys to objects of at most 50 string members of at most 4096 characters',
+      },
+      validator: {
+        validate(value: unknown) {
+          if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+          const providers = Object.entries(value);
+          if (providers.length > 20) return false;
+          return providers.every(([key, members]) => {
+            if (!CATALOGUE_KEY.test(key.toLowerCase())) return false;
+            if (typeof members !== 'object' || members === null || Array.isArray(members)) return false;
+            const fields = Object.values(members as Record<string, unknown>);
+            return fields.length <= 50 && fields.every((v) => typeof v === 'string' && v.length <= 4096);
+          });
+        },
+      },
+    });
+}

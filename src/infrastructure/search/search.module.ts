@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { SearchMarketHandler } from '../../application/search/search-market';
+import { SearchController } from '../../http/search/search.controller';
+import { MachinesModule } from '../machines/machines.module';
+import { PairingsModule } from '../pairings/pairings.module';
+
+/** Machine-aware market search (§6.4): ranked quotes stored as `market-search-{id}` streams. */
+@Module({
+  imports: [MachinesModule, PairingsModule],
+  controllers: [SearchController],
+  providers: [SearchMarketHandler],
+})
+export class SearchModule {}
