@@ -3,11 +3,18 @@ import { registerDecorator, ValidationOptions } from 'class-validator';
 /** C0 controls, DEL and C1 controls (Unicode general category Cc). */
 const CONTROL = /\p{Cc}/u;
 
-export type TextRule = { min: number; max: number; /** at least one non-whitespace character */ nonBlank?: boolean };
+export type TextRule = {
+  min: number;
+  max: number;
+  /** at least one non-whitespace character */
+  nonBlank?: boolean;
+  /** `\n` is allowed (free-text descriptions); every other control character is still refused */
+  newlines?: boolean;
+};
 
 /** Whether `value` is a string of `min`–`max` characters (code points) without control characters. */
 export function isText(value: unknown, rule: TextRule): value is string {
-  if (typeof value !== 'string' || CONTROL.test(value)) return false;
+  if (typeof value !== 'string' || CONTROL.test(rule.newlines ? value.replace(/\n/g, '') : value)) return false;
   const length = [...value].length;
   if (length < rule.min || length > rule.max) return false;
   return !rule.nonBlank || value.trim().length > 0;
@@ -15,7 +22,8 @@ export function isText(value: unknown, rule: TextRule): value is string {
 
 function describe(rule: TextRule): string {
   const blank = rule.nonBlank ? ', not only whitespace' : '';
-  return `${rule.min}–${rule.max} characters without control characters${blank}`;
+  const controls = rule.newlines ? 'control characters other than \\n' : 'control characters';
+  return `${rule.min}–${rule.max} characters without ${controls}${blank}`;
 }
 
 /** A string field of the §4.1 field table (e.g. `displayName`: 1–200, no control characters, not blank). */
