@@ -68,24 +68,51 @@ export const DEFAULT_MAX_RESULTS = 10;
  */
 export function searchServices(services: readonly CatalogService[], criteria: SearchCriteria, context: SearchContext): SearchOutcome {
   const maxResults = criteria.maxResults ?? DEFAULT_MAX_RESULTS;
+  const prepared = prepare(criteria, context);
   const excluded: SearchOutcome['excluded'] = [];
   const best: Candidate[] = [];
   for (const service of services) {
     if (!inScope(service, criteria)) continue;
-    const reasons = exclusionReasons(service, criteria, context);
-    if (reasons.length > 0) {
+    const reasons = exclusionReasons(service, criteria, context, prepared);
+    if (reasons !== null) {
       excluded.push({ serviceId: service.id, reasons });
       continue;
     }
-    insertBounded(best, score(service, criteria, context), maxResults);
+    // Only the points decide the ranking; the reasons are written for the quoted services alone.
+    insertBounded(best, { service, score: score(service, criteria, context, null), price: priceOf(service) }, maxResults);
   }
   return {
     excluded,
-    ranked: best.map((c, i) => rankedService(c, criteria, i + 1)),
+    ranked: best.map((c, i) => {
+      const reasons: string[] = [];
+      score(c.service, criteria, context, reasons);
+      return rankedService(c, reasons, criteria, i + 1);
+    }),
   };
 }
 
-type Candidate = { service: CatalogService; score: number; reasons: string[]; price: string | null };
+/** What every service of one search is checked against, computed once per search. */
+type Prepared = {
+  /** Whether the delegation lists can deny anything at all (X4). */
+  listsRestrict: boolean;
+  /** Whether a delegation limit is set (X7). */
+  limitsSet: boolean;
+  maxAmount: string | null;
+  budgetCurrency: string | undefined;
+};
+
+function prepare(criteria: SearchCriteria, context: SearchContext): Prepared {
+  const policy = context.delegationPolicy;
+  return {
+    listsRestrict:
+      policy.allowedSkillKeys.length + policy.deniedSkillKeys.length + policy.allowedServiceIds.length + policy.deniedServiceIds.length > 0,
+    limitsSet: policy.perTransactionLimit !== null || policy.dailySpendLimit !== null,
+    maxAmount: criteria.budget?.maxAmount !== undefined ? toDecimal(criteria.budget.maxAmount) : null,
+    budgetCurrency: criteria.budget?.currency,
+  };
+}
+
+type Candidate = { service: CatalogService; score: number; price: string | null };
 
 /** Step 1. */
 function inScope(service: CatalogService, criteria: SearchCriteria): boolean {
@@ -95,41 +122,48 @@ function inScope(service: CatalogService, criteria: SearchCriteria): boolean {
   return true;
 }
 
-/** Step 2, X1–X7 in order. */
-function exclusionReasons(service: CatalogService, criteria: SearchCriteria, context: SearchContext): string[] {
-  const reasons: string[] = [];
-  const preferences = criteria.preferences ?? {};
+/** Step 2, X1–X7 in order: the reasons, or `null` when the service is not excluded. */
+function exclusionReasons(service: CatalogService, criteria: SearchCriteria, context: SearchContext, prepared: Prepared): string[] | null {
+  let reasons: string[] | null = null;
+  const add = (reason: string) => (reasons ??= []).push(reason);
+  const preferences = criteria.preferences;
   // X1
-  if (service.integrationStatus === 'docs-only') reasons.push('integration status docs-only cannot be ordered');
+  if (service.integrationStatus === 'docs-only') add('integration status docs-only cannot be ordered');
   // X2
-  if (service.executionMode === 'external-handoff' && (preferences.nativeOnly === true || preferences.allowExternalHandoff === false)) {
-    reasons.push('external handoff excluded by preferences');
+  if (service.executionMode === 'external-handoff' && (preferences?.nativeOnly === true || preferences?.allowExternalHandoff === false)) {
+    add('external handoff excluded by preferences');
   }
   // X3
-  const missing = (criteria.requirements?.capabilities ?? []).filter((c) => !service.capabilities.includes(c));
-  if (missing.length > 0) reasons.push(`missing required capabilities: ${missing.join(', ')}`);
+  const required = criteria.requirements?.capabilities;
+  if (required !== undefined && required.length > 0) {
+    const missing = required.filter((c) => !service.capabilities.includes(c));
+    if (missing.length > 0) add(`missing required capabilities: ${missing.join(', ')}`);
+  }
   // X4
-  for (const reason of delegationListViolations(context.delegationPolicy, { skillKey: service.skillKey, serviceId: service.id })) {
-    reasons.push(DELEGATION_LIST_REASONS[reason](service));
+  if (prepared.listsRestrict) {
+    for (const reason of delegationListViolations(context.delegationPolicy, { skillKey: service.skillKey, serviceId: service.id })) {
+      add(DELEGATION_LIST_REASONS[reason](service));
+    }
   }
   // X5
-  reasons.push(...context.machinePolicyReasons(service));
+  for (const reason of context.machinePolicyReasons(service)) add(reason);
   const price = priceOf(service);
   if (price !== null) {
     const currency = service.pricing.currency;
     // X6
-    const maxAmount = criteria.budget?.maxAmount;
-    if (maxAmount !== undefined && compatible(currency, criteria.budget?.currency) && compareDecimals(price, maxAmount) > 0) {
-      reasons.push(`price ${formatPrice(price, currency)} exceeds budget maxAmount ${toDecimal(maxAmount)}`);
+    if (prepared.maxAmount !== null && compatible(currency, prepared.budgetCurrency) && compareDecimals(price, prepared.maxAmount) > 0) {
+      add(`price ${formatPrice(price, currency)} exceeds budget maxAmount ${prepared.maxAmount}`);
     }
     // X7
-    const violations = delegationLimitViolations(context.delegationPolicy, {
-      amount: price,
-      currency,
-      spentToday: context.spentToday,
-      day: context.day,
-    });
-    for (const violation of violations) reasons.push(limitReason(violation, price, currency));
+    if (prepared.limitsSet) {
+      const violations = delegationLimitViolations(context.delegationPolicy, {
+        amount: price,
+        currency,
+        spentToday: context.spentToday,
+        day: context.day,
+      });
+      for (const violation of violations) add(limitReason(violation, price, currency));
+    }
   }
   return reasons;
 }
@@ -152,63 +186,62 @@ function limitReason(violation: LimitViolation, price: string, currency: string 
   }
 }
 
-/** Step 3. */
-function score(service: CatalogService, criteria: SearchCriteria, context: SearchContext): Candidate {
-  const reasons: string[] = [];
+/** Step 3: the points; with `reasons`, the reason of every applying row too, in table order. */
+function score(service: CatalogService, criteria: SearchCriteria, context: SearchContext, reasons: string[] | null): number {
   let points = 0;
-  const add = (n: number, reason: string | null) => {
+  const add = (n: number, reason: () => string) => {
     points += n;
-    if (reason !== null) reasons.push(reason);
+    if (reasons !== null) reasons.push(reason());
   };
-  if (criteria.operation !== undefined) add(20, `operation '${criteria.operation}' supported (+20)`);
+  if (criteria.operation !== undefined) add(20, () => `operation '${criteria.operation}' supported (+20)`);
   const required = criteria.requirements?.capabilities ?? [];
-  if (required.length > 0) add(15, `all ${required.length} required capabilities present (+15)`);
+  if (required.length > 0) add(15, () => `all ${required.length} required capabilities present (+15)`);
   if (criteria.region !== undefined) {
     const region = criteria.region.toLowerCase();
-    if (service.region === region) add(15, `region '${region}' matches (+15)`);
-    else if (service.region === 'global') add(10, 'global service (+10)');
-    else add(0, `region '${service.region}' does not match '${region}' (+0)`);
+    if (service.region === region) add(15, () => `region '${region}' matches (+15)`);
+    else if (service.region === 'global') add(10, () => 'global service (+10)');
+    else add(0, () => `region '${service.region}' does not match '${region}' (+0)`);
   }
-  if (service.executionMode === 'native') add(15, 'native execution (+15)');
-  else add(5, 'external handoff (+5)');
+  if (service.executionMode === 'native') add(15, () => 'native execution (+15)');
+  else add(5, () => 'external handoff (+5)');
   switch (service.integrationStatus) {
     case 'native':
-      add(15, 'integration ready (+15)');
+      add(15, () => 'integration ready (+15)');
       break;
     case 'credentials-required':
-      if (context.suppliedCredentialKeys.has(service.providerKey)) add(10, 'provider credentials supplied (+10)');
-      else add(0, 'provider credentials required but not supplied (+0)');
+      if (context.suppliedCredentialKeys.has(service.providerKey)) add(10, () => 'provider credentials supplied (+10)');
+      else add(0, () => 'provider credentials required but not supplied (+0)');
       break;
     case 'local-config-required':
-      if (context.usableRuntimeProviderKeys.has(service.providerKey)) add(10, 'runtime endpoint registered (+10)');
-      else add(0, 'runtime endpoint required but not registered (+0)');
+      if (context.usableRuntimeProviderKeys.has(service.providerKey)) add(10, () => 'runtime endpoint registered (+10)');
+      else add(0, () => 'runtime endpoint required but not registered (+0)');
       break;
     case 'setup-required':
-      add(5, 'adapter setup required (+5)');
+      add(5, () => 'adapter setup required (+5)');
       break;
     case 'partner-required':
-      add(0, 'partner approval required (+0)');
+      add(0, () => 'partner approval required (+0)');
       break;
     case 'docs-only':
       break; // excluded by X1 before scoring
   }
-  const price = priceOf(service);
   const budget = criteria.budget;
   if (budget && (budget.amount !== undefined || budget.maxAmount !== undefined)) {
+    const price = priceOf(service);
     const currency = service.pricing.currency;
-    if (price === null) add(3, 'price set by provider (+3)');
+    if (price === null) add(3, () => 'price set by provider (+3)');
     else if (!compatible(currency, budget.currency))
-      add(0, `price currency ${currency} differs from budget currency ${budget.currency} (+0)`);
-    else if (budget.amount !== undefined && compareDecimals(price, budget.amount) <= 0)
-      add(10, `price ${formatPrice(price, currency)} within budget (+10)`);
-    else if (budget.maxAmount !== undefined && compareDecimals(price, budget.maxAmount) <= 0) {
-      add(5, `price ${formatPrice(price, currency)} within maxAmount (+5)`);
-    } else add(0, `price ${formatPrice(price, currency)} above budget (+0)`);
+      add(0, () => `price currency ${currency} differs from budget currency ${budget.currency} (+0)`);
+    else if (budget.amount !== undefined && compareDecimals(price, budget.amount) <= 0) {
+      add(10, () => `price ${formatPrice(price, currency)} within budget (+10)`);
+    } else if (budget.maxAmount !== undefined && compareDecimals(price, budget.maxAmount) <= 0) {
+      add(5, () => `price ${formatPrice(price, currency)} within maxAmount (+5)`);
+    } else add(0, () => `price ${formatPrice(price, currency)} above budget (+0)`);
   }
   if (criteria.preferences?.preferredProviderKeys?.includes(service.providerKey)) {
-    add(10, `preferred provider '${service.providerKey}' (+10)`);
+    add(10, () => `preferred provider '${service.providerKey}' (+10)`);
   }
-  return { service, score: points, reasons, price };
+  return points;
 }
 
 /** Step 4: score descending, known price ascending (unknown last), id ascending (UTF-16 order). */
@@ -232,7 +265,12 @@ function insertBounded(best: Candidate[], candidate: Candidate, limit: number): 
   if (best.length > limit) best.pop();
 }
 
-function rankedService({ service, score: points, reasons, price }: Candidate, criteria: SearchCriteria, rank: number): RankedService {
+function rankedService(
+  { service, score: points, price }: Candidate,
+  reasons: string[],
+  criteria: SearchCriteria,
+  rank: number,
+): RankedService {
   return {
     serviceId: service.id,
     skillKey: service.skillKey,

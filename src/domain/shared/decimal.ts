@@ -44,13 +44,32 @@ export function numberToDecimalString(value: number): string {
  * `"1.5"`, `"2.000"` → `"2"`).
  */
 export function toDecimal(amount: number | string): string {
-  return format(parse(amount));
+  const text = textOf(amount);
+  // Already normalised (the common case: cached prices, limits): no big-integer round trip.
+  if (!text.includes('.') || !text.endsWith('0')) return text;
+  return format(parse(text));
 }
 
-/** -1, 0 or 1 as `a` is less than, equal to or greater than `b`. */
+/**
+ * -1, 0 or 1 as `a` is less than, equal to or greater than `b`. Compared as digit strings (the
+ * pattern has no leading zeros): by integer length, then integer digits, then fraction digits padded
+ * with zeros — exact, and without big integers on this hot path (search ranks thousands of prices).
+ */
 export function compareDecimals(a: number | string, b: number | string): -1 | 0 | 1 {
-  const [x, y] = align(parse(a), parse(b));
-  return x < y ? -1 : x > y ? 1 : 0;
+  const x = textOf(a);
+  const y = textOf(b);
+  const px = x.indexOf('.');
+  const py = y.indexOf('.');
+  const ix = px === -1 ? x : x.slice(0, px);
+  const iy = py === -1 ? y : y.slice(0, py);
+  if (ix.length !== iy.length) return ix.length < iy.length ? -1 : 1;
+  if (ix !== iy) return ix < iy ? -1 : 1;
+  const fx = px === -1 ? '' : x.slice(px + 1);
+  const fy = py === -1 ? '' : y.slice(py + 1);
+  const width = Math.max(fx.length, fy.length);
+  const gx = fx.padEnd(width, '0');
+  const gy = fy.padEnd(width, '0');
+  return gx === gy ? 0 : gx < gy ? -1 : 1;
 }
 
 export function addDecimals(a: number | string, b: number | string): string {
@@ -70,9 +89,26 @@ export function sumDecimals(amounts: Iterable<number | string>): string {
 /** `units / 10^scale`. */
 type Scaled = { units: bigint; scale: number };
 
+/** The validated decimal string of an amount; JSON numbers are expanded once and remembered. */
+function textOf(amount: number | string): string {
+  if (typeof amount === 'number') {
+    let text = NUMBER_TEXT.get(amount);
+    if (text === undefined) {
+      text = numberToDecimalString(amount);
+      if (NUMBER_TEXT.size >= NUMBER_TEXT_LIMIT) NUMBER_TEXT.clear();
+      NUMBER_TEXT.set(amount, text);
+    }
+    return text;
+  }
+  if (typeof amount !== 'string' || !DECIMAL.test(amount)) throw new RangeError(`Not a decimal amount: ${String(amount)}`);
+  return amount;
+}
+
+const NUMBER_TEXT = new Map<number, string>();
+const NUMBER_TEXT_LIMIT = 10_000;
+
 function parse(amount: number | string): Scaled {
-  const text = typeof amount === 'number' ? numberToDecimalString(amount) : amount;
-  if (typeof text !== 'string' || !DECIMAL.test(text)) throw new RangeError(`Not a decimal amount: ${String(amount)}`);
+  const text = textOf(amount);
   const point = text.indexOf('.');
   if (point === -1) return { units: BigInt(text), scale: 0 };
   return { units: BigInt(text.slice(0, point) + text.slice(point + 1)), scale: text.length - point - 1 };
