@@ -189,38 +189,40 @@ function limitReason(violation: LimitViolation, price: string, currency: string 
 /** Step 3: the points; with `reasons`, the reason of every applying row too, in table order. */
 function score(service: CatalogService, criteria: SearchCriteria, context: SearchContext, reasons: string[] | null): number {
   let points = 0;
-  const add = (n: number, reason: () => string) => {
+  // No closures or strings unless the reasons are wanted: this runs for every eligible service.
+  const add = (n: number, reason: string | null) => {
     points += n;
-    if (reasons !== null) reasons.push(reason());
+    if (reason !== null) reasons!.push(reason);
   };
-  if (criteria.operation !== undefined) add(20, () => `operation '${criteria.operation}' supported (+20)`);
+  const why = reasons !== null;
+  if (criteria.operation !== undefined) add(20, !why ? null : `operation '${criteria.operation}' supported (+20)`);
   const required = criteria.requirements?.capabilities ?? [];
-  if (required.length > 0) add(15, () => `all ${required.length} required capabilities present (+15)`);
+  if (required.length > 0) add(15, !why ? null : `all ${required.length} required capabilities present (+15)`);
   if (criteria.region !== undefined) {
     const region = criteria.region.toLowerCase();
-    if (service.region === region) add(15, () => `region '${region}' matches (+15)`);
-    else if (service.region === 'global') add(10, () => 'global service (+10)');
-    else add(0, () => `region '${service.region}' does not match '${region}' (+0)`);
+    if (service.region === region) add(15, !why ? null : `region '${region}' matches (+15)`);
+    else if (service.region === 'global') add(10, !why ? null : 'global service (+10)');
+    else add(0, !why ? null : `region '${service.region}' does not match '${region}' (+0)`);
   }
-  if (service.executionMode === 'native') add(15, () => 'native execution (+15)');
-  else add(5, () => 'external handoff (+5)');
+  if (service.executionMode === 'native') add(15, !why ? null : 'native execution (+15)');
+  else add(5, !why ? null : 'external handoff (+5)');
   switch (service.integrationStatus) {
     case 'native':
-      add(15, () => 'integration ready (+15)');
+      add(15, !why ? null : 'integration ready (+15)');
       break;
     case 'credentials-required':
-      if (context.suppliedCredentialKeys.has(service.providerKey)) add(10, () => 'provider credentials supplied (+10)');
-      else add(0, () => 'provider credentials required but not supplied (+0)');
+      if (context.suppliedCredentialKeys.has(service.providerKey)) add(10, !why ? null : 'provider credentials supplied (+10)');
+      else add(0, !why ? null : 'provider credentials required but not supplied (+0)');
       break;
     case 'local-config-required':
-      if (context.usableRuntimeProviderKeys.has(service.providerKey)) add(10, () => 'runtime endpoint registered (+10)');
-      else add(0, () => 'runtime endpoint required but not registered (+0)');
+      if (context.usableRuntimeProviderKeys.has(service.providerKey)) add(10, !why ? null : 'runtime endpoint registered (+10)');
+      else add(0, !why ? null : 'runtime endpoint required but not registered (+0)');
       break;
     case 'setup-required':
-      add(5, () => 'adapter setup required (+5)');
+      add(5, !why ? null : 'adapter setup required (+5)');
       break;
     case 'partner-required':
-      add(0, () => 'partner approval required (+0)');
+      add(0, !why ? null : 'partner approval required (+0)');
       break;
     case 'docs-only':
       break; // excluded by X1 before scoring
@@ -229,17 +231,17 @@ function score(service: CatalogService, criteria: SearchCriteria, context: Searc
   if (budget && (budget.amount !== undefined || budget.maxAmount !== undefined)) {
     const price = priceOf(service);
     const currency = service.pricing.currency;
-    if (price === null) add(3, () => 'price set by provider (+3)');
+    if (price === null) add(3, !why ? null : 'price set by provider (+3)');
     else if (!compatible(currency, budget.currency))
-      add(0, () => `price currency ${currency} differs from budget currency ${budget.currency} (+0)`);
+      add(0, !why ? null : `price currency ${currency} differs from budget currency ${budget.currency} (+0)`);
     else if (budget.amount !== undefined && compareDecimals(price, budget.amount) <= 0) {
-      add(10, () => `price ${formatPrice(price, currency)} within budget (+10)`);
+      add(10, !why ? null : `price ${formatPrice(price, currency)} within budget (+10)`);
     } else if (budget.maxAmount !== undefined && compareDecimals(price, budget.maxAmount) <= 0) {
-      add(5, () => `price ${formatPrice(price, currency)} within maxAmount (+5)`);
-    } else add(0, () => `price ${formatPrice(price, currency)} above budget (+0)`);
+      add(5, !why ? null : `price ${formatPrice(price, currency)} within maxAmount (+5)`);
+    } else add(0, !why ? null : `price ${formatPrice(price, currency)} above budget (+0)`);
   }
   if (criteria.preferences?.preferredProviderKeys?.includes(service.providerKey)) {
-    add(10, () => `preferred provider '${service.providerKey}' (+10)`);
+    add(10, !why ? null : `preferred provider '${service.providerKey}' (+10)`);
   }
   return points;
 }
