@@ -31,6 +31,8 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./package.json
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+# The shipped catalogue (§2.5), found next to package.json; PEAQOS_CATALOG_PATH replaces it.
+COPY --chown=node:node catalog/catalog.json ./catalog/catalog.json
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

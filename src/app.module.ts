@@ -7,14 +7,17 @@ import { OPEN_MARKET_ORDERS } from './application/ports/open-market-orders.port'
 import { USABLE_RUNTIME_ENDPOINTS } from './application/ports/runtime-endpoints.port';
 import { HealthModule } from './http/health/health.module';
 import { AuthModule } from './infrastructure/auth/auth.module';
-import { EmptyMachineReferences } from './infrastructure/catalog/empty-machine-references';
+import { CatalogModule } from './infrastructure/catalog/catalog.module';
 import { CoreModule, CoreOptions } from './infrastructure/core/core.module';
 import { IdentityModule } from './infrastructure/identity/identity.module';
+import { CatalogAndPolicyReferences } from './infrastructure/machines/machine-references';
 import { MachinesModule, machinesProjection } from './infrastructure/machines/machines.module';
 import { NoOpenOrders } from './infrastructure/orders/no-open-orders';
 import { PairingsModule, pairingsProjection } from './infrastructure/pairings/pairings.module';
 import { PoliciesModule, policiesProjection, PolicyDenials, PolicyExclusions } from './infrastructure/policies/policies.module';
+import { PolicyReferences } from './infrastructure/policies/policy-references';
 import { Projection } from './infrastructure/projections/projection';
+import { SearchModule } from './infrastructure/search/search.module';
 import { NoRuntimeEndpoints } from './infrastructure/runtime/no-runtime-endpoints';
 
 /** Every projection the service runs. Feature modules add theirs here. */
@@ -22,11 +25,12 @@ export const PROJECTIONS_OF_THE_SERVICE: Projection[] = [machinesProjection, pai
 
 /**
  * Queries one feature asks of another (ports answered by another feature's read model). Until the
- * answering feature exists, its honest default answers: no open orders, no skills, no policies.
+ * answering feature exists, its honest default answers: no open orders, no runtime endpoints.
  */
 const QUERY_PORTS: Provider[] = [
   { provide: OPEN_MARKET_ORDERS, useValue: new NoOpenOrders() },
-  { provide: MACHINE_REFERENCES, useValue: new EmptyMachineReferences() },
+  PolicyReferences,
+  { provide: MACHINE_REFERENCES, useClass: CatalogAndPolicyReferences },
   { provide: USABLE_RUNTIME_ENDPOINTS, useValue: new NoRuntimeEndpoints() },
   { provide: MACHINE_POLICY_EXCLUSIONS, useClass: PolicyExclusions },
   { provide: MACHINE_POLICY_DENIALS, useClass: PolicyDenials },
@@ -68,7 +72,9 @@ export class AppModule {
         IdentityModule,
         MachinesModule,
         PairingsModule,
+        CatalogModule,
         PoliciesModule,
+        SearchModule,
         ...imports,
       ],
     };

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EVENT_STORE, EventStore } from '../../src/application/ports/event-store.port';
 import { ReadinessCheck } from '../../src/application/readiness/readiness.service';
+import { writeCatalogFile } from '../support/catalog-fixture';
 import { createNote } from '../support/probe/probe-requests';
 import { expectError, UUID_V4 } from '../support/http-expectations';
 import { startTestApp, TestApp, TestResponse, withTestApp } from '../support/test-app';
@@ -65,14 +69,14 @@ describe('GET /api/v1/readiness (§3.2)', () => {
     });
     afterAll(() => t?.close());
 
-    it('answers 200 degraded with the six checks in order (the empty catalogue warns)', async () => {
+    it('answers 200 ready with the six checks in order (the shipped catalogue has services and skills)', async () => {
       const response = await t.inject({ method: 'GET', url: '/api/v1/readiness' });
       expect(response.status).toBe(200);
       expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
       expectReadinessShape(response);
-      expect(response.body.status).toBe('degraded');
-      expect(checkOf(response, 'catalog')).toMatchObject({ status: 'warn' });
-      expect(checkOf(response, 'skills')).toMatchObject({ status: 'warn' });
+      expect(response.body.status).toBe('ready');
+      expect(checkOf(response, 'catalog')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^\d+ services$/) });
+      expect(checkOf(response, 'skills')).toMatchObject({ status: 'ok', detail: '8 skills' });
       expect(checkOf(response, 'runtime')).toMatchObject({ status: 'ok' });
     });
 
@@ -96,6 +100,19 @@ describe('GET /api/v1/readiness (§3.2)', () => {
       expect(projections?.status).toBe('ok');
       expect(projections?.detail).toMatch(/\blag \d+ ms\b/);
     });
+  });
+
+  it('reports catalog and skills warn (degraded, 200) for a catalogue without services and skills', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'peaqos-empty-catalog-'));
+    const path = writeCatalogFile(dir, { version: 1, skills: [], adapters: [], services: [] });
+    return withTestApp({ env: { PEAQOS_CATALOG_PATH: path } }, async (t) => {
+      const response = await t.inject({ method: 'GET', url: '/api/v1/readiness' });
+      expect(response.status).toBe(200);
+      expectReadinessShape(response);
+      expect(response.body.status).toBe('degraded');
+      expect(checkOf(response, 'catalog')).toMatchObject({ status: 'warn' });
+      expect(checkOf(response, 'skills')).toMatchObject({ status: 'warn' });
+    }).finally(() => rmSync(dir, { recursive: true, force: true }));
   });
 
   it.each([

@@ -479,9 +479,9 @@ describe('machines in required mode: POST /machines, GET /machines/:machineId, P
     });
 
     it.each([
-      ['skillKeys', 'skill', 'oracle.price-feed'],
+      ['skillKeys', 'skill', 'oracle.price-feed-v9'],
       ['policyIds', 'policy', 'pol_01JD8Y6K3W5T2Q9R7M4N0P1B2C'],
-    ])('POST and PATCH with unknown %s → entityType %s (the registry is empty)', async (member, entityType, id) => {
+    ])('POST and PATCH with unknown %s → entityType %s', async (member, entityType, id) => {
       const device = api.identity();
       const proof = await api.proof(device.did, device.key);
       const created = await withoutEvents(t, () => api.create(api.body(device.did, { identityProof: proof, [member]: [id] })));

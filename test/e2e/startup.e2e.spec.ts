@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { minimalCatalogFile, writeCatalogFile } from '../support/catalog-fixture';
 
 const ROOT = resolve(__dirname, '../..');
 /** Generous: ts-node start-up on a loaded two-core machine can take many seconds. */
@@ -128,6 +129,26 @@ describe('§2.1 invalid configuration is fatal', () => {
       env: () => ({ PEAQOS_AGENT_PAIRING_SESSION_SECRET: SECRET, PEAQOS_READ_MODEL_PATH: unwritablePath() }),
       variables: ['PEAQOS_READ_MODEL_PATH'],
     },
+    {
+      name: 'a catalogue file that does not exist (§2.4)',
+      env: () => ({ PEAQOS_AGENT_PAIRING_SESSION_SECRET: SECRET, PEAQOS_CATALOG_PATH: join(tempDir(), 'missing.json') }),
+      variables: ['PEAQOS_CATALOG_PATH'],
+    },
+    {
+      name: 'a catalogue file that is not JSON (§2.4)',
+      env: () => ({ PEAQOS_AGENT_PAIRING_SESSION_SECRET: SECRET, PEAQOS_CATALOG_PATH: writeCatalogFile(tempDir(), '{"version": 1,') }),
+      variables: ['PEAQOS_CATALOG_PATH'],
+    },
+    {
+      name: 'a catalogue file that fails validation (§2.4, §2.5)',
+      env: () => {
+        const file = minimalCatalogFile();
+        file.services[0].payment.defaultRail = 'card';
+        file.services[0].operationContracts = [];
+        return { PEAQOS_AGENT_PAIRING_SESSION_SECRET: SECRET, PEAQOS_CATALOG_PATH: writeCatalogFile(tempDir(), file) };
+      },
+      variables: ['PEAQOS_CATALOG_PATH'],
+    },
   ];
   const results = new Map<string, Exit>();
 
@@ -139,7 +160,7 @@ describe('§2.1 invalid configuration is fatal', () => {
         results.set(c.name, await exitWithin(startMain({ ...storePaths(), ...c.env() }), EXIT_TIMEOUT_MS));
     };
     await Promise.all(Array.from({ length: PARALLEL_STARTS }, worker));
-  }, 180_000);
+  }, 240_000);
 
   it.each(cases)('$name: exit status 1 and "Invalid configuration: <VAR>: …" on stderr', ({ name, variables }) => {
     const exit = results.get(name)!;
@@ -147,6 +168,14 @@ describe('§2.1 invalid configuration is fatal', () => {
     const lines = exit.stderr.split('\n').filter((line) => line.startsWith('Invalid configuration: '));
     expect(lines.map((line) => /^Invalid configuration: ([A-Z_]+): .+$/.exec(line)?.[1]).sort()).toEqual([...variables].sort());
     expect(exit.stdout).not.toMatch(/listening/);
+  });
+
+  it('names the broken rules of a catalogue file with their JSON paths', () => {
+    const { stderr } = results.get('a catalogue file that fails validation (§2.4, §2.5)')!;
+    const line = stderr.split('\n').find((l) => l.startsWith('Invalid configuration: PEAQOS_CATALOG_PATH: '));
+    expect(line).toContain('2 violations');
+    expect(line).toContain('$.services[0].payment.defaultRail');
+    expect(line).toContain('$.services[0].operationContracts has no contract for operation "get-price"');
   });
 
   it('writes nothing but the "Invalid configuration" lines when the environment itself is invalid', () => {

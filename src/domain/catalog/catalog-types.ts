@@ -155,6 +155,31 @@ export type AdapterSetup = {
 /** A catalogued service with its operation contracts (one per operation, §2.5). */
 export type CatalogServiceWithContracts = CatalogService & { operationContracts: OperationContract[] };
 
+/** §6.2: the machine's view of a service (`GET /market/services/:serviceId?machineId=`). */
+export type MarketServiceMachineContext = {
+  machineId: string;
+  /** The machine's runtime endpoint for the service's `providerKey` (§8.2), or null. */
+  runtimeEndpoint: {
+    id: string;
+    status: 'active' | 'degraded' | 'unreachable';
+    source: 'manual' | 'agent';
+    leaseExpiresAt: string | null;
+  } | null;
+  /** The machine policies that deny the service, in `policyIds` order (§8.6). */
+  policyDenials: Array<{ policyId: string; reason: string }>;
+};
+
+/** §6.2 `MarketServiceDetail`: `machineContext` only when `?machineId=` is given. */
+export type MarketServiceDetail = CatalogServiceWithContracts & { machineContext?: MarketServiceMachineContext };
+
+/** The enum members of §6.2 the catalogue file is validated against (§2.5). */
+export const PRICING_MODES: readonly MarketServicePricing['mode'][] = ['provider-defined', 'fixed', 'quote-required'];
+export const ACCESS_MODES: readonly CatalogService['accessMode'][] = ['public', 'credentialed', 'partner-approved', 'whitelisted', 'local'];
+export const DISTRIBUTIONS: readonly CatalogService['distribution'][] = ['peaq-native', 'clawhub', 'openapi', 'mcp', 'docs-only'];
+export const MATURITIES: readonly CatalogService['maturity'][] = ['reference', 'beta', 'production'];
+export const SERVICE_KINDS: readonly CatalogService['kind'][] = ['runtime', 'reference'];
+export const OPERATION_FIELD_TYPES: readonly OperationFieldType[] = ['string', 'number', 'integer', 'boolean', 'object', 'array'];
+
 /** §6.2: a price is known when `pricing.mode` is `fixed` and `pricing.amount` is not null. */
 export function knownPrice(service: Pick<MarketService, 'pricing'>): number | null {
   return service.pricing.mode === 'fixed' && service.pricing.amount !== null ? service.pricing.amount : null;

@@ -1,6 +1,5 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { IdempotencyRecords } from '../../application/idempotency/idempotency-records';
-import { CATALOG_STATUS } from '../../application/ports/catalog-status.port';
 import { CLOCK, Clock } from '../../application/ports/clock.port';
 import { DISPATCHER_STATUS } from '../../application/ports/dispatcher-status.port';
 import { EVENT_STORE, EventStore } from '../../application/ports/event-store.port';
@@ -9,7 +8,6 @@ import { PROJECTION_STATUS } from '../../application/ports/projection-status.por
 import { READ_MODEL_SYNC } from '../../application/ports/read-model-sync.port';
 import { AggregateStreams } from '../../application/shared/aggregate-streams';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { EmptyCatalog } from '../catalog/empty-catalog';
 import { SystemClock } from '../clock/system-clock';
 import { openEventStore } from '../event-store/open-event-store';
 import { UlidIds } from '../ids/ulid-ids';
@@ -94,7 +92,6 @@ export class CoreModule {
         { provide: PROJECTION_STATUS, useExisting: ProjectionEngine },
         { provide: ExecutionDispatcher, useValue: new ExecutionDispatcher() },
         { provide: DISPATCHER_STATUS, useExisting: ExecutionDispatcher },
-        { provide: CATALOG_STATUS, useValue: new EmptyCatalog() },
         AggregateStreams,
         IdempotencyRecords,
         CoreLifecycle,
@@ -109,7 +106,6 @@ export class CoreModule {
         READ_MODEL_SYNC,
         PROJECTION_STATUS,
         DISPATCHER_STATUS,
-        CATALOG_STATUS,
         AggregateStreams,
         IdempotencyRecords,
       ],

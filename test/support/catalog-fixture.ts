@@ -1,0 +1,88 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- catalogue files are JSON; tests break them on purpose
+type Json = any;
+
+/**
+ * A small, valid catalogue file (§2.5): one skill (`oracle.price-feed`), one adapter (`acme`) and one
+ * service (`acme.feed`) with its operation contract. Tests change a copy to break one rule at a time.
+ */
+export function minimalCatalogFile(): Json {
+  return {
+    version: 1,
+    skills: [
+      {
+        key: 'oracle.price-feed',
+        providerKey: 'acme',
+        label: 'Price feeds',
+        description: 'Prices of asset pairs.',
+        serviceTypes: ['oracle.price-feed'],
+        operations: ['get-price', 'get-price-history'],
+        executionMode: 'native',
+        integrationStatus: 'native',
+      },
+    ],
+    adapters: [
+      {
+        providerKey: 'acme',
+        label: 'Acme',
+        integrationStatus: 'native',
+        authType: 'none',
+        credentialFields: [],
+        runtimeEndpointRequired: false,
+        docsUrl: 'https://docs.acme.example',
+        notes: [],
+      },
+    ],
+    services: [
+      {
+        id: 'acme.feed',
+        skillKey: 'oracle.price-feed',
+        providerKey: 'acme',
+        companyName: 'Acme',
+        serviceType: 'oracle.price-feed',
+        name: 'Acme price feed',
+        description: 'Spot prices.',
+        operations: ['get-price'],
+        pricing: { mode: 'fixed', amount: 0.5, currency: 'usdt', notes: [] },
+        payment: { defaultRail: 'wallet', required: true, supportedRails: ['wallet'], amount: '0.5', currency: 'usdt' },
+        endpoints: [{ url: 'https://api.acme.example/price', method: 'GET', protocols: [], networks: [] }],
+        executionMode: 'native',
+        integrationStatus: 'native',
+        region: 'global',
+        capabilities: ['price-feed'],
+        metadata: {},
+        providerId: 'acme',
+        providerLabel: 'Acme',
+        authType: 'none',
+        accessMode: 'public',
+        distribution: 'openapi',
+        maturity: 'production',
+        kind: 'runtime',
+        freshnessSeconds: 5,
+        requiresHumanEnablement: false,
+        operationContracts: [contract('get-price')],
+      },
+    ],
+  };
+}
+
+/** An operation contract with one required string input. */
+export function contract(operation: string): Json {
+  return {
+    operation,
+    summary: `Contract of ${operation}`,
+    inputFields: [{ key: 'symbol', type: 'string', required: true }],
+    outputFields: [{ key: 'price', type: 'number', description: 'The price', required: true }],
+    exampleInput: { symbol: 'ETH/USD' },
+    notes: [],
+  };
+}
+
+/** Writes `content` (JSON-encoded unless a string) to `<dir>/<name>` and returns the path. */
+export function writeCatalogFile(dir: string, content: unknown, name = 'catalog.json'): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
