@@ -77,3 +77,45 @@ export function syntheticServices(count: number): CatalogServiceWithContracts[] 
   }
   return services.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
+
+/** The same synthetic catalogue as a §2.5 catalogue file (skills and adapters for every key used). */
+export function syntheticCatalogFile(count: number): Record<string, unknown> {
+  const services = syntheticServices(count);
+  const providerKeys = [...new Set(services.map((s) => s.providerKey))].sort();
+  const skills = SERVICE_TYPES.map((serviceType) => ({
+    key: serviceType,
+    providerKey: providerKeys[0],
+    label: serviceType,
+    description: `Synthetic ${serviceType} skill`,
+    serviceTypes: [serviceType],
+    operations: ['query', 'stream', 'batch'],
+    executionMode: 'native',
+    integrationStatus: 'native',
+  }));
+  const adapters = providerKeys.map((providerKey) => ({
+    providerKey,
+    label: providerKey,
+    integrationStatus: 'native',
+    authType: 'none',
+    credentialFields: [],
+    runtimeEndpointRequired: false,
+    docsUrl: null,
+    notes: [],
+  }));
+  return {
+    version: 1,
+    skills,
+    adapters,
+    services: services.map(({ consumption: _consumption, endpoint: _endpoint, operationContracts: _contracts, ...service }) => ({
+      ...service,
+      operationContracts: service.operations.map((operation) => ({
+        operation,
+        summary: `${operation} ${service.name}`,
+        inputFields: [],
+        outputFields: [],
+        exampleInput: {},
+        notes: [],
+      })),
+    })),
+  };
+}

@@ -12,6 +12,11 @@ import { ReadsPolicies } from './policies.read-model';
 export class PolicyExclusions extends ReadsPolicies implements MachinePolicyExclusions {
   reasonsFor(policyIds: readonly string[]): Promise<(service: CatalogService) => string[]> {
     const policies = this.policies.byIds(policyIds);
+    // A machine without live policies (the common case) excludes nothing: no call per service.
+    if (policies.length === 0) return Promise.resolve(() => NONE);
     return Promise.resolve((service) => machinePolicyExclusionReasons(policies, service));
   }
 }
+
+/** Shared and frozen: callers only read it. */
+const NONE = Object.freeze([]) as unknown as string[];
