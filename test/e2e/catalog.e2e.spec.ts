@@ -2,6 +2,7 @@ import { MACHINE_POLICY_DENIALS, MachinePolicyDenials } from '../../src/applicat
 import { MACHINE_REFERENCES, MachineReferences } from '../../src/application/ports/machine-references.port';
 import { CatalogService } from '../../src/domain/catalog/catalog-types';
 import { encodeCursor } from '../../src/http/pagination/cursor';
+import { SERVICE_MEMBERS } from '../support/catalog-fixture';
 import { expectError, expectValidationError } from '../support/http-expectations';
 import { MACHINES_URL, UNKNOWN_MACHINE_ID } from '../support/machine-api';
 import { startTestApp, TestApp, TestResponse, withTestApp } from '../support/test-app';
@@ -23,37 +24,6 @@ const ADAPTER_MEMBERS = [
   'runtimeEndpointRequired',
   'docsUrl',
   'notes',
-];
-/** §6.2 `CatalogService` members that are always present (referenceUrl and artifactUrl only when set). */
-const SERVICE_MEMBERS = [
-  'id',
-  'skillKey',
-  'providerKey',
-  'companyName',
-  'serviceType',
-  'name',
-  'description',
-  'operations',
-  'pricing',
-  'payment',
-  'endpoints',
-  'endpoint',
-  'consumption',
-  'executionMode',
-  'integrationStatus',
-  'region',
-  'capabilities',
-  'handoff',
-  'metadata',
-  'providerId',
-  'providerLabel',
-  'authType',
-  'accessMode',
-  'distribution',
-  'maturity',
-  'kind',
-  'freshnessSeconds',
-  'requiresHumanEnablement',
 ];
 const ENDPOINT_MEMBERS = ['label', 'operation', 'url', 'method', 'path', 'providerName', 'key', 'protocols', 'networks'];
 const PAYMENT_OPTIONAL = ['currency', 'amount', 'payTo', 'network', 'tokenAddress'];

@@ -86,3 +86,35 @@ export function writeCatalogFile(dir: string, content: unknown, name = 'catalog.
   writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
   return path;
 }
+
+/** §6.2 `CatalogService` members that are always present (referenceUrl and artifactUrl only when set). */
+export const SERVICE_MEMBERS = [
+  'id',
+  'skillKey',
+  'providerKey',
+  'companyName',
+  'serviceType',
+  'name',
+  'description',
+  'operations',
+  'pricing',
+  'payment',
+  'endpoints',
+  'endpoint',
+  'consumption',
+  'executionMode',
+  'integrationStatus',
+  'region',
+  'capabilities',
+  'handoff',
+  'metadata',
+  'providerId',
+  'providerLabel',
+  'authType',
+  'accessMode',
+  'distribution',
+  'maturity',
+  'kind',
+  'freshnessSeconds',
+  'requiresHumanEnablement',
+];

@@ -1,3 +1,6 @@
+import { AgentPairing } from '../../src/domain/pairing/agent-pairing.decider';
+import { AgentPairingChallenge } from '../../src/domain/pairing/pairing-challenge.decider';
+import { SessionClaims } from '../../src/domain/pairing/session-auth';
 import { createHash, createHmac } from 'node:crypto';
 import { PrivateKeyAccount } from 'viem/accounts';
 import { EventStore, EventStoreUnavailableError } from '../../src/application/ports/event-store.port';
@@ -75,56 +78,15 @@ export const CLAIM_NAMES = [
   'jti',
 ].sort();
 
-export type PairingItem = {
-  id: string;
-  machineId: string;
-  status: 'active' | 'paused' | 'revoked';
-  agentAddress: string;
-  agentDid: string;
-  agentProvider: string;
-  agentRole: string;
-  description: string | null;
-  verification: { method: 'eip191'; signerAddress: string; verifiedAt: string; challengeExpiresAt: string } | null;
-  delegationPolicy: Record<string, unknown>;
-  hasAuthToken: boolean;
-  tokenLastFour: string | null;
-  sessionId: string | null;
-  sessionTokenId: string | null;
-  sessionIssuedAt: string | null;
-  sessionExpiresAt: string | null;
-  pairingToken?: string;
-  createdAt: string;
-  updatedAt: string;
-};
+/** §5.1 `AgentPairing` as responses carry it (`pairingToken` only on create and rotate). */
+export type PairingItem = AgentPairing & { pairingToken?: string };
 
-export type PairingChallenge = {
-  challengeId: string;
-  machineId: string;
-  agentAddress: string;
-  agentDid: string;
-  agentProvider: string;
-  agentRole: string;
-  message: string;
-  nonce: string;
-  issuedAt: string;
-  expiresAt: string;
-};
+export type PairingChallenge = AgentPairingChallenge;
 
 export type AgentProof = { challengeId: string; signature: string };
 
-export type Claims = {
-  machineId: string;
-  pairingId: string;
-  sessionId: string;
-  agentAddress: string;
-  agentDid: string;
-  delegationPolicyHash: string;
-  iat: number;
-  exp: number;
-  jti: string;
-};
+export type Claims = SessionClaims;
 
-/** An agent: its key and the provider/role it pairs with. */
 export type Agent = { key: PrivateKeyAccount; provider: string; role: string };
 
 /** A paired agent: the pairing as created (with its token) and the agent behind it. */

@@ -1,3 +1,4 @@
+import { catalogService } from '../../../test/support/catalog-service';
 import { CatalogService, MarketPaymentRailRecommendation, MarketServicePricing } from '../catalog/catalog-types';
 import { DelegationPolicyInput, normaliseDelegationPolicy } from '../pairing/delegation-policy';
 import { formatPrice, RankedService, SearchContext, SearchCriteria, SearchOutcome, searchServices } from './market-search';
@@ -18,43 +19,18 @@ function fixed(amount: number, currency: string | null = 'USDT'): MarketServiceP
 
 /** A catalogued service that passes every exclusion rule unless overridden. */
 function service(id: string, overrides: Partial<CatalogService> = {}): CatalogService {
-  const providerKey = overrides.providerKey ?? 'prov-a';
-  return {
+  return catalogService({
     id,
+    providerKey: 'prov-a',
     skillKey: 'skill.price',
-    providerKey,
-    companyName: 'Acme',
-    serviceType: 'oracle.price-feed',
-    name: `Service ${id}`,
     description: 'A test service',
     operations: ['get-price', 'stream-prices'],
     pricing: PROVIDER_DEFINED,
     payment: PAYMENT,
-    endpoints: [],
-    endpoint: null,
-    consumption: {
-      adapterSetupPath: `/api/v1/market/adapters/${providerKey}`,
-      serviceDetailPath: `/api/v1/market/services/${id}`,
-      marketSearchPath: '/api/v1/market/search',
-      orderCreatePath: '/api/v1/market/orders',
-    },
-    executionMode: 'native',
-    integrationStatus: 'native',
     region: 'eu-west',
     capabilities: ['realtime', 'historical', 'signed'],
-    handoff: null,
-    metadata: {},
-    providerId: `provider-${providerKey}`,
-    providerLabel: 'Acme',
-    authType: 'none',
-    accessMode: 'public',
-    distribution: 'peaq-native',
-    maturity: 'production',
-    kind: 'runtime',
-    freshnessSeconds: 60,
-    requiresHumanEnablement: false,
     ...overrides,
-  };
+  });
 }
 
 type ContextOverrides = Partial<Omit<SearchContext, 'delegationPolicy'>> & { delegationPolicy?: DelegationPolicyInput };

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { contract, minimalCatalogFile, writeCatalogFile } from '../../../test/support/catalog-fixture';
+import { contract, minimalCatalogFile, SERVICE_MEMBERS, writeCatalogFile } from '../../../test/support/catalog-fixture';
 import {
   EXECUTION_MODES,
   INTEGRATION_STATUSES,
@@ -90,38 +90,7 @@ describe('LoadedCatalog', () => {
     const file = minimalCatalogFile();
     file.services[0].artifactUrl = 'https://artifacts.acme.example/feed.tar.gz';
     const service = loaded(file).service('acme.feed')!;
-    expect(Object.keys(service)).toEqual([
-      'id',
-      'skillKey',
-      'providerKey',
-      'companyName',
-      'serviceType',
-      'name',
-      'description',
-      'operations',
-      'pricing',
-      'payment',
-      'endpoints',
-      'endpoint',
-      'consumption',
-      'executionMode',
-      'integrationStatus',
-      'region',
-      'capabilities',
-      'handoff',
-      'metadata',
-      'providerId',
-      'providerLabel',
-      'authType',
-      'accessMode',
-      'distribution',
-      'maturity',
-      'kind',
-      'freshnessSeconds',
-      'requiresHumanEnablement',
-      'artifactUrl',
-      'operationContracts',
-    ]);
+    expect(Object.keys(service)).toEqual([...SERVICE_MEMBERS, 'artifactUrl', 'operationContracts']);
   });
 
   it('cannot be changed after loading', () => {
