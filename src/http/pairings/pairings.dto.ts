@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -13,12 +14,11 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { CATALOGUE_KEY } from '../../domain/catalog/catalog-types';
 import { PAIRING_STATUSES, PairingStatus } from '../../domain/pairing/pairing-status';
 import { ListQueryDto } from '../pagination/list-query.dto';
 import { IsText } from '../validation/text-rules';
 
-/** §0.5 catalogue keys. */
-const CATALOGUE_KEY = /^[a-z0-9][a-z0-9._:-]{0,127}$/;
 /** §5.1: 1–64 characters, no control characters (they appear in the signed message). */
 const AGENT_LABEL = { min: 1, max: 64 };
 /** §5.1: at most 1,000 characters, no control characters other than `\n`. */
@@ -44,30 +44,28 @@ export class AgentPairingProofDto {
   signature!: string;
 }
 
+/** §5.1: an optional list of at most 200 catalogue keys, kept as given (order and duplicates). */
+function CatalogueKeyList(): PropertyDecorator {
+  return applyDecorators(
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(200),
+    Matches(CATALOGUE_KEY, { each: true, message: '$property entries must be catalogue keys' }),
+  );
+}
+
 /** §5.1 `DelegationPolicyInput`: `null` clears a limit or the currency (PATCH). */
 export class DelegationPolicyDto {
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(200)
-  @Matches(CATALOGUE_KEY, { each: true, message: 'allowedSkillKeys entries must be catalogue keys' })
+  @CatalogueKeyList()
   allowedSkillKeys?: string[];
 
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(200)
-  @Matches(CATALOGUE_KEY, { each: true, message: 'deniedSkillKeys entries must be catalogue keys' })
+  @CatalogueKeyList()
   deniedSkillKeys?: string[];
 
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(200)
-  @Matches(CATALOGUE_KEY, { each: true, message: 'allowedServiceIds entries must be catalogue keys' })
+  @CatalogueKeyList()
   allowedServiceIds?: string[];
 
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(200)
-  @Matches(CATALOGUE_KEY, { each: true, message: 'deniedServiceIds entries must be catalogue keys' })
+  @CatalogueKeyList()
   deniedServiceIds?: string[];
 
   @IsOptional()
