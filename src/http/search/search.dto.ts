@@ -17,15 +17,16 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { CATALOGUE_KEY, SERVICE_TYPES, ServiceType } from '../../domain/catalog/catalog-types';
-import { IsText } from '../validation/text-rules';
 
 const CURRENCY = /^[A-Za-z0-9]{2,16}$/;
 
 export class SearchRequirementsDto {
+  /** §6.4.1: only lengths are ruled (unlike machine capabilities, §4.1). */
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(50)
-  @IsText({ min: 1, max: 100 }, { each: true })
+  @IsString({ each: true })
+  @Length(1, 100, { each: true })
   capabilities?: string[];
 }
 
@@ -74,9 +75,9 @@ export class MarketSearchDto {
   @IsIn(SERVICE_TYPES)
   serviceType?: ServiceType;
 
+  /** Any string: a key that names no skill is 404 (§6.4.3, §10.1 item 38), not a validation error. */
   @IsOptional()
   @IsString()
-  @Length(1, 200)
   skillKey?: string;
 
   @IsOptional()
