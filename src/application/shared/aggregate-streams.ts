@@ -49,6 +49,7 @@ const READ_YOUR_WRITES_TIMEOUT_MS = 2000;
 @Injectable()
 export class AggregateStreams {
   private readonly logger = new Logger(AggregateStreams.name);
+  private readonly queues = new Map<string, Promise<void>>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -71,6 +72,35 @@ export class AggregateStreams {
     command: C,
     ctx: CommandContext,
     options: HandleOptions<X, S> = {},
+  ): Promise<HandleResult<S, E>> {
+    return this.oneAtATime(ref.streamId, () => this.decideAndAppend(ref, decider, command, ctx, options));
+  }
+
+  /**
+   * Commands on one stream run one after the other within this process: they would only conflict
+   * with each other (a hot stream such as a pairing taking 20 concurrent orders would exhaust the
+   * retries). The expected revision still guards against other instances.
+   */
+  private oneAtATime<T>(streamId: string, run: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(streamId) ?? Promise.resolve();
+    const result = previous.then(run, run);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(streamId, tail);
+    void tail.then(() => {
+      if (this.queues.get(streamId) === tail) this.queues.delete(streamId);
+    });
+    return result;
+  }
+
+  private async decideAndAppend<C, S, E extends DomainEvent, X extends DecideContext>(
+    ref: StreamRef,
+    decider: Decider<C, S, E, X>,
+    command: C,
+    ctx: CommandContext,
+    options: HandleOptions<X, S>,
   ): Promise<HandleResult<S, E>> {
     for (let attempt = 0; ; attempt++) {
       const { state, revision } = await this.load(ref.streamId, decider);
