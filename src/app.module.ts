@@ -12,7 +12,8 @@ import { CoreModule, CoreOptions } from './infrastructure/core/core.module';
 import { IdentityModule } from './infrastructure/identity/identity.module';
 import { CatalogAndPolicyReferences } from './infrastructure/machines/machine-references';
 import { MachinesModule, machinesProjection } from './infrastructure/machines/machines.module';
-import { NoOpenOrders } from './infrastructure/orders/no-open-orders';
+import { OrdersModule, ordersProjection, quotesProjection } from './infrastructure/orders/orders.module';
+import { SqliteOrdersReadModel } from './infrastructure/orders/orders.read-model';
 import { PairingsModule, pairingsProjection } from './infrastructure/pairings/pairings.module';
 import { PoliciesModule, policiesProjection, PolicyDenials, PolicyExclusions } from './infrastructure/policies/policies.module';
 import { PolicyReferences } from './infrastructure/policies/policy-references';
@@ -21,14 +22,20 @@ import { SearchModule } from './infrastructure/search/search.module';
 import { NoRuntimeEndpoints } from './infrastructure/runtime/no-runtime-endpoints';
 
 /** Every projection the service runs. Feature modules add theirs here. */
-export const PROJECTIONS_OF_THE_SERVICE: Projection[] = [machinesProjection, pairingsProjection, policiesProjection];
+export const PROJECTIONS_OF_THE_SERVICE: Projection[] = [
+  machinesProjection,
+  pairingsProjection,
+  policiesProjection,
+  ordersProjection,
+  quotesProjection,
+];
 
 /**
  * Queries one feature asks of another (ports answered by another feature's read model). Until the
- * answering feature exists, its honest default answers: no open orders, no runtime endpoints.
+ * answering feature exists, its honest default answers: no runtime endpoints.
  */
 const QUERY_PORTS: Provider[] = [
-  { provide: OPEN_MARKET_ORDERS, useValue: new NoOpenOrders() },
+  { provide: OPEN_MARKET_ORDERS, useClass: SqliteOrdersReadModel },
   PolicyReferences,
   { provide: MACHINE_REFERENCES, useClass: CatalogAndPolicyReferences },
   { provide: USABLE_RUNTIME_ENDPOINTS, useValue: new NoRuntimeEndpoints() },
@@ -75,6 +82,7 @@ export class AppModule {
         CatalogModule,
         PoliciesModule,
         SearchModule,
+        OrdersModule,
         ...imports,
       ],
     };

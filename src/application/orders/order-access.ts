@@ -1,0 +1,33 @@
+import { Injectable } from '@nestjs/common';
+import { MarketOrderRecord } from '../../domain/order/market-order-types';
+import { agentPairingDecider, agentPairingStream } from '../../domain/pairing/agent-pairing.decider';
+import { checkSessionBinding, SessionClaims } from '../../domain/pairing/session-auth';
+import { DomainError } from '../../domain/shared/domain-error';
+import { withPairingStore } from '../pairings/pairing-unavailable';
+import { AggregateStreams } from '../shared/aggregate-streams';
+
+/**
+ * §7.5 for order-scoped agent endpoints: a token is bound to the order's machine and pairing (§1.2
+ * step 9); without one, the order's pairing must be `active` (§1.3).
+ */
+@Injectable()
+export class OrderAgentAccess {
+  constructor(private readonly streams: AggregateStreams) {}
+
+  async check(order: MarketOrderRecord, session: SessionClaims | null): Promise<void> {
+    if (session) {
+      checkSessionBinding(session, { machineId: order.machineId, pairingId: order.agentPairingId });
+      return;
+    }
+    const { state } = await withPairingStore(() =>
+      this.streams.load(agentPairingStream(order.agentPairingId, order.machineId).streamId, agentPairingDecider),
+    );
+    const status = state.kind === 'live' ? state.pairing.status : 'revoked';
+    if (status !== 'active') {
+      throw new DomainError('AGENT_PAIRING_INACTIVE', `agent-pairing ${order.agentPairingId} is ${status}`, {
+        pairingId: order.agentPairingId,
+        status,
+      });
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { CloseOrder, OrderClosing } from '../../application/orders/close-order';
+import { CreateOrder, CreateOrderRequest } from '../../application/orders/create-order';
+import { GetOrder, ListOrders } from '../../application/orders/order-queries';
+import { orderSortKey, OrderSortKey } from '../../application/ports/orders-read-model.port';
+import { CommandContext } from '../../application/shared/command-context';
+import { MarketOrderRecord } from '../../domain/order/market-order-types';
+import { SessionClaims } from '../../domain/pairing/session-auth';
+import { canonicalJson } from '../../domain/shared/canonical-json';
+import { validationError } from '../../domain/shared/domain-error';
+import { AgentEndpoint } from '../auth/agent-pairing-token.guard';
+import { AgentSession } from '../auth/agent-session.decorator';
+import { decodeStringCursor, encodeCursor, ListResponse, parseLimit, toPage } from '../pagination/cursor';
+import { RequestContext } from '../shared/request-context.decorator';
+import { withoutNulls } from '../shared/without-nulls';
+import { CancelOrderDto, CreateOrderDto, DisputeOrderDto, ListOrdersQuery, OrderIdParam } from './orders.dto';
+
+export const ORDERS_LIST_ENDPOINT = 'GET /market/orders';
+/** §7.5.2, §7.5.12: free-form objects are at most 64 KiB as canonical JSON. */
+const FREE_FORM_LIMIT_BYTES = 64 * 1024;
+
+type Item<T> = { item: T };
+
+@Controller('market/orders')
+export class OrdersController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
+
+  /** §7.5.1 */
+  @Get()
+  async list(@Query() query: ListOrdersQuery): Promise<ListResponse<MarketOrderRecord>> {
+    const limit = parseLimit(query.limit);
+    const filter = { machineId: query.machineId, status: query.status, agentPairingId: query.agentPairingId };
+    const after = query.cursor === undefined ? null : (decodeStringCursor(query.cursor, ORDERS_LIST_ENDPOINT, filter, 2) as OrderSortKey);
+    const rows = await this.queries.execute<ListOrders, MarketOrderRecord[]>(new ListOrders(filter, after, limit));
+    return toPage(
+      rows,
+      limit,
+      (order) => encodeCursor(ORDERS_LIST_ENDPOINT, filter, orderSortKey(order)),
+      (order) => order,
+    );
+  }
+
+  /** §7.5.2 */
+  @Post()
+  @AgentEndpoint()
+  async create(
+    @Body() dto: CreateOrderDto,
+    @AgentSession() session: SessionClaims | null,
+    @RequestContext() ctx: CommandContext,
+  ): Promise<Item<MarketOrderRecord>> {
+    assertFreeFormSize(dto.input, '/input');
+    // Top-level nulls are absent (§0.3); `input` keeps its nulls (the operation contract judges them).
+    const { budget, ...rest } = withoutNulls(dto);
+    const request: CreateOrderRequest = {
+      ...rest,
+      machineId: dto.machineId,
+      ...(budget ? { budget: { amount: budget.amount ?? null, currency: budget.currency ?? null } } : {}),
+    };
+    const item = await this.commands.execute<CreateOrder, MarketOrderRecord>(new CreateOrder(request, session, ctx));
+    return { item };
+  }
+
+  /** §7.5.3 */
+  @Get(':orderId')
+  async get(@Param() { orderId }: OrderIdParam): Promise<Item<MarketOrderRecord>> {
+    return { item: await this.queries.execute<GetOrder, MarketOrderRecord>(new GetOrder(orderId)) };
+  }
+
+  /** §7.5.11 */
+  @Post(':orderId/confirm')
+  @HttpCode(200)
+  @AgentEndpoint()
+  confirm(@Param() { orderId }: OrderIdParam, @AgentSession() session: SessionClaims | null, @RequestContext() ctx: CommandContext) {
+    return this.close(orderId, { type: 'confirm' }, session, ctx);
+  }
+
+  /** §7.5.12 */
+  @Post(':orderId/dispute')
+  @HttpCode(200)
+  @AgentEndpoint()
+  dispute(
+    @Param() { orderId }: OrderIdParam,
+    @Body() dto: DisputeOrderDto,
+    @AgentSession() session: SessionClaims | null,
+    @RequestContext() ctx: CommandContext,
+  ) {
+    assertFreeFormSize(dto.evidence, '/evidence');
+    return this.close(orderId, { type: 'dispute', reason: dto.reason, evidence: dto.evidence ?? null }, session, ctx);
+  }
+
+  /** §7.5.13 */
+  @Post(':orderId/cancel')
+  @HttpCode(200)
+  @AgentEndpoint()
+  cancel(
+    @Param() { orderId }: OrderIdParam,
+    @Body() dto: CancelOrderDto,
+    @AgentSession() session: SessionClaims | null,
+    @RequestContext() ctx: CommandContext,
+  ) {
+    return this.close(orderId, { type: 'cancel', reason: dto.reason ?? null }, session, ctx);
+  }
+
+  private async close(
+    orderId: string,
+    closing: OrderClosing,
+    session: SessionClaims | null,
+    ctx: CommandContext,
+  ): Promise<Item<MarketOrderRecord>> {
+    return { item: await this.commands.execute<CloseOrder, MarketOrderRecord>(new CloseOrder(orderId, closing, session, ctx)) };
+  }
+}
+
+function assertFreeFormSize(value: Record<string, unknown> | undefined, path: string): void {
+  if (value !== undefined && Buffer.byteLength(canonicalJson(value), 'utf8') > FREE_FORM_LIMIT_BYTES) {
+    throw validationError([{ location: 'body', path, message: `${path.slice(1)} must be at most 64 KiB as canonical JSON` }]);
+  }
+}

@@ -1,0 +1,87 @@
+import { applyMarketOrderEvent, MarketOrderEvent } from '../../domain/order/market-order.decider';
+import { MarketOrderRecord, OrderRecords } from '../../domain/order/market-order-types';
+import { defineProjection, ProjectionDb } from '../projections/projection';
+
+export const MARKET_ORDERS = 'market_orders';
+
+export type OrderRow = { doc: string; payment: string | null };
+
+/** Every event type of the `market-order-{id}` streams (§8.7.2). */
+const ORDER_EVENT_TYPES = [
+  'market_order.created',
+  'market_order.payment_pending',
+  'market_order.ready',
+  'market_order.execution_started',
+  'market_order.execution_reverted',
+  'market_order.delivered',
+  'market_order.handed_off',
+  'market_order.failed',
+  'market_order.confirmed',
+  'market_order.disputed',
+  'market_order.cancelled',
+  'market_payment.intent_created',
+  'market_payment.challenge_refreshed',
+  'market_payment.proof_recorded',
+  'market_payment.escrow_locked',
+  'market_payment.release_pending',
+  'market_payment.released',
+  'market_payment.frozen',
+  'market_payment.refunded',
+];
+
+/**
+ * The `market_orders` read model: one row per order with the order record and its payment record as
+ * the API returns them (folded with the decider's own `applyMarketOrderEvent`), plus the columns the
+ * list, the open-order checks and the daily spend filter on.
+ */
+export const ordersProjection = defineProjection({
+  name: MARKET_ORDERS,
+  version: 1,
+  handles: ORDER_EVENT_TYPES,
+  tables: [MARKET_ORDERS],
+  setup(db) {
+    db.run(`CREATE TABLE IF NOT EXISTS {market_orders} (
+      id TEXT PRIMARY KEY,
+      machine_id TEXT NOT NULL,
+      agent_pairing_id TEXT NOT NULL,
+      status TEXT NOT NULL,
+      payment_status TEXT,
+      created_at TEXT NOT NULL,
+      doc TEXT NOT NULL,
+      payment TEXT
+    )`);
+    const table = db.table(MARKET_ORDERS);
+    db.run(`CREATE INDEX IF NOT EXISTS "${table}_machine" ON {market_orders} (machine_id, created_at, id)`);
+    db.run(`CREATE INDEX IF NOT EXISTS "${table}_pairing" ON {market_orders} (agent_pairing_id, created_at, id)`);
+  },
+  apply(stored, db) {
+    const event = { type: stored.type, data: stored.data } as MarketOrderEvent;
+    if (event.type === 'market_order.created') {
+      write(db, { order: event.data, payment: null });
+      return;
+    }
+    const orderId = stored.streamId.slice('market-order-'.length);
+    const row = db.get<OrderRow>(`SELECT doc, payment FROM {market_orders} WHERE id = ?`, orderId);
+    if (!row) return;
+    const records: OrderRecords = {
+      order: JSON.parse(row.doc) as MarketOrderRecord,
+      payment: row.payment === null ? null : (JSON.parse(row.payment) as OrderRecords['payment']),
+    };
+    write(db, applyMarketOrderEvent(records, event));
+  },
+});
+
+function write(db: ProjectionDb, { order, payment }: OrderRecords): void {
+  db.run(
+    `INSERT OR REPLACE INTO {market_orders} (id, machine_id, agent_pairing_id, status, payment_status, created_at, doc, payment)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    order.id,
+    order.machineId,
+    order.agentPairingId,
+    order.status,
+    payment?.status ?? null,
+    order.createdAt,
+    JSON.stringify(order),
+    payment === null ? null : JSON.stringify(payment),
+  );
+}
