@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
-import { MarketOrderRecord, MarketOrderStatus } from '../../domain/order/market-order-types';
+import { MarketOrderRecord, MarketOrderStatus, MarketPaymentRecord } from '../../domain/order/market-order-types';
 import { notFound } from '../../domain/shared/domain-error';
 import { MachineGates } from '../machines/machine-gates';
 import { ORDERS_READ_MODEL, OrdersReadModel, OrderSortKey } from '../ports/orders-read-model.port';
@@ -44,5 +44,26 @@ export class GetOrderHandler implements IQueryHandler<GetOrder, MarketOrderRecor
     if (!found) throw notFound('market-order', orderId);
     await this.gates.active(found.order.machineId);
     return found.order;
+  }
+}
+
+/** §7.5.6: the active gate; `404 market-payment` when the order has no payment record. */
+export class GetPayment {
+  constructor(readonly orderId: string) {}
+}
+
+@QueryHandler(GetPayment)
+export class GetPaymentHandler implements IQueryHandler<GetPayment, MarketPaymentRecord> {
+  constructor(
+    @Inject(ORDERS_READ_MODEL) private readonly orders: OrdersReadModel,
+    private readonly gates: MachineGates,
+  ) {}
+
+  async execute({ orderId }: GetPayment): Promise<MarketPaymentRecord> {
+    const found = this.orders.byId(orderId);
+    if (!found) throw notFound('market-order', orderId);
+    await this.gates.active(found.order.machineId);
+    if (!found.payment) throw notFound('market-payment', orderId);
+    return found.payment;
   }
 }

@@ -2,10 +2,12 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { CloseOrder, OrderClosing } from '../../application/orders/close-order';
 import { CreateOrder, CreateOrderRequest } from '../../application/orders/create-order';
-import { GetOrder, ListOrders } from '../../application/orders/order-queries';
+import { CreatePaymentIntent, PaymentIntentOutcome } from '../../application/orders/create-payment-intent';
+import { GetOrder, GetPayment, ListOrders } from '../../application/orders/order-queries';
+import { LockEscrow, RecordPaymentProof, SettlePayment } from '../../application/orders/payment-commands';
 import { orderSortKey, OrderSortKey } from '../../application/ports/orders-read-model.port';
 import { CommandContext } from '../../application/shared/command-context';
-import { MarketOrderRecord } from '../../domain/order/market-order-types';
+import { MarketOrderRecord, MarketPaymentRecord } from '../../domain/order/market-order-types';
 import { SessionClaims } from '../../domain/pairing/session-auth';
 import { canonicalJson } from '../../domain/shared/canonical-json';
 import { validationError } from '../../domain/shared/domain-error';
@@ -13,8 +15,20 @@ import { AgentEndpoint } from '../auth/agent-pairing-token.guard';
 import { AgentSession } from '../auth/agent-session.decorator';
 import { decodeStringCursor, encodeCursor, ListResponse, parseLimit, toPage } from '../pagination/cursor';
 import { RequestContext } from '../shared/request-context.decorator';
-import { withoutNulls } from '../shared/without-nulls';
-import { CancelOrderDto, CreateOrderDto, DisputeOrderDto, ListOrdersQuery, OrderIdParam } from './orders.dto';
+import { HttpResult } from '../shared/http-result';
+import { withoutNulls, withoutNullsDeep } from '../shared/without-nulls';
+import {
+  CancelOrderDto,
+  CreateOrderDto,
+  DisputeOrderDto,
+  EscrowLockDto,
+  ListOrdersQuery,
+  OrderIdParam,
+  PaymentIntentDto,
+  PaymentIntentQuery,
+  PaymentProofDto,
+  RefundPaymentDto,
+} from './orders.dto';
 
 export const ORDERS_LIST_ENDPOINT = 'GET /market/orders';
 /** §7.5.2, §7.5.12: free-form objects are at most 64 KiB as canonical JSON. */
@@ -103,6 +117,83 @@ export class OrdersController {
     @RequestContext() ctx: CommandContext,
   ) {
     return this.close(orderId, { type: 'cancel', reason: dto.reason ?? null }, session, ctx);
+  }
+
+  /** §7.5.4: `201` when the record was created, `200` when an existing one was returned or refreshed. */
+  @Post(':orderId/payment-intent')
+  @AgentEndpoint()
+  async paymentIntent(
+    @Param() { orderId }: OrderIdParam,
+    @Query() query: PaymentIntentQuery,
+    @Body() dto: PaymentIntentDto,
+    @AgentSession() session: SessionClaims | null,
+    @RequestContext() ctx: CommandContext,
+  ): Promise<HttpResult<Item<MarketPaymentRecord>>> {
+    const outcome = await this.commands.execute<CreatePaymentIntent, PaymentIntentOutcome>(
+      new CreatePaymentIntent(orderId, withoutNullsDeep(dto), query.refreshChallenge === 'true', session, ctx),
+    );
+    return new HttpResult(outcome.created ? 201 : 200, { item: outcome.payment });
+  }
+
+  /** §7.5.5 */
+  @Post(':orderId/payment-proof')
+  @HttpCode(200)
+  @AgentEndpoint()
+  async paymentProof(
+    @Param() { orderId }: OrderIdParam,
+    @Body() dto: PaymentProofDto,
+    @AgentSession() session: SessionClaims | null,
+    @RequestContext() ctx: CommandContext,
+  ): Promise<Item<MarketPaymentRecord>> {
+    const item = await this.commands.execute<RecordPaymentProof, MarketPaymentRecord>(
+      new RecordPaymentProof(orderId, withoutNullsDeep(dto), session, ctx),
+    );
+    return { item };
+  }
+
+  /** §7.5.6 */
+  @Get(':orderId/payment')
+  async payment(@Param() { orderId }: OrderIdParam): Promise<Item<MarketPaymentRecord>> {
+    return { item: await this.queries.execute<GetPayment, MarketPaymentRecord>(new GetPayment(orderId)) };
+  }
+
+  /** §7.5.7 */
+  @Post(':orderId/payment/escrow-lock')
+  @HttpCode(200)
+  @AgentEndpoint()
+  async escrowLock(
+    @Param() { orderId }: OrderIdParam,
+    @Body() dto: EscrowLockDto,
+    @AgentSession() session: SessionClaims | null,
+    @RequestContext() ctx: CommandContext,
+  ): Promise<Item<MarketPaymentRecord>> {
+    return {
+      item: await this.commands.execute<LockEscrow, MarketPaymentRecord>(new LockEscrow(orderId, withoutNullsDeep(dto), session, ctx)),
+    };
+  }
+
+  /** §7.5.8: operator action (API key only). */
+  @Post(':orderId/payment/release')
+  @HttpCode(200)
+  async release(@Param() { orderId }: OrderIdParam, @RequestContext() ctx: CommandContext): Promise<Item<MarketPaymentRecord>> {
+    return {
+      item: await this.commands.execute<SettlePayment, MarketPaymentRecord>(new SettlePayment(orderId, { type: 'release_payment' }, ctx)),
+    };
+  }
+
+  /** §7.5.9: operator action (API key only). */
+  @Post(':orderId/payment/refund')
+  @HttpCode(200)
+  async refund(
+    @Param() { orderId }: OrderIdParam,
+    @Body() dto: RefundPaymentDto,
+    @RequestContext() ctx: CommandContext,
+  ): Promise<Item<MarketPaymentRecord>> {
+    return {
+      item: await this.commands.execute<SettlePayment, MarketPaymentRecord>(
+        new SettlePayment(orderId, { type: 'refund_payment', reason: dto.reason ?? null }, ctx),
+      ),
+    };
   }
 
   private async close(

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsNumber, IsObject, IsOptional, IsString, Length, Matches, Min, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { MarketPaymentRailType, PAYMENT_RAIL_TYPES } from '../../domain/catalog/catalog-types';
 import { MARKET_ORDER_STATUSES, MarketOrderStatus } from '../../domain/order/order-status';
 import { ListQueryDto } from '../pagination/list-query.dto';
 
@@ -85,6 +86,143 @@ export class DisputeOrderDto {
 
 /** §7.5.13 `CancelMarketOrderRequest`. */
 export class CancelOrderDto {
+  @IsOptional()
+  @IsString()
+  @Length(1, 1000)
+  reason?: string;
+}
+
+/** §0.7 `PaymentHeaders`: secrets, fingerprinted and forwarded, never stored (§9). */
+export class PaymentHeadersDto {
+  @IsOptional()
+  @IsString()
+  @Length(1, 16384)
+  xPayment?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 16384)
+  paymentSignature?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 16384)
+  authorization?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 16384)
+  signInWithX?: string;
+}
+
+/** §7.5.4 `CreatePaymentIntentRequest`; address and chain formats are the decider's (reasons of step 6). */
+export class PaymentIntentDto {
+  @IsOptional()
+  @IsIn(PAYMENT_RAIL_TYPES)
+  rail?: MarketPaymentRailType;
+
+  @IsOptional()
+  @IsString()
+  payerAddress?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  chainId?: number;
+
+  @IsOptional()
+  @IsString()
+  tokenAddress?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(36)
+  tokenDecimals?: number;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => PaymentHeadersDto)
+  paymentHeaders?: PaymentHeadersDto;
+}
+
+export class PaymentIntentQuery {
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'refreshChallenge must be true or false' })
+  refreshChallenge?: 'true' | 'false';
+}
+
+/** §7.5.5 transfer and header proofs; which members are required depends on the rail (the decider's step 7). */
+export class PaymentProofDto {
+  @IsOptional()
+  @IsIn(['recorded', 'rpc'])
+  verificationMode?: 'recorded' | 'rpc';
+
+  @IsOptional()
+  @IsIn(['evm', 'solana'])
+  network?: 'evm' | 'solana';
+
+  @IsOptional()
+  @IsString()
+  txHash?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  chainId?: number;
+
+  @IsOptional()
+  @IsString()
+  tokenAddress?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(36)
+  tokenDecimals?: number;
+
+  @IsOptional()
+  @IsString()
+  amount?: string;
+
+  @IsOptional()
+  @IsString()
+  fromAddress?: string;
+
+  @IsOptional()
+  @IsString()
+  toAddress?: string;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => PaymentHeadersDto)
+  paymentHeaders?: PaymentHeadersDto;
+}
+
+/** §7.5.7 `EscrowLockRequest`. */
+export class EscrowLockDto {
+  @IsOptional()
+  @IsString()
+  txHash?: string;
+
+  @IsOptional()
+  @IsString()
+  escrowAddress?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  chainId?: number;
+
+  @IsOptional()
+  @IsString()
+  amount?: string;
+}
+
+/** §7.5.9 `RefundPaymentRequest`. */
+export class RefundPaymentDto {
   @IsOptional()
   @IsString()
   @Length(1, 1000)

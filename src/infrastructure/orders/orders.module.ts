@@ -2,7 +2,16 @@ import { Module } from '@nestjs/common';
 import { CloseOrderHandler } from '../../application/orders/close-order';
 import { CreateOrderHandler } from '../../application/orders/create-order';
 import { OrderAgentAccess } from '../../application/orders/order-access';
-import { GetOrderHandler, ListOrdersHandler } from '../../application/orders/order-queries';
+import { CreatePaymentIntentHandler } from '../../application/orders/create-payment-intent';
+import { GetOrderHandler, GetPaymentHandler, ListOrdersHandler } from '../../application/orders/order-queries';
+import { PaymentClaims } from '../../application/orders/payment-claims';
+import { LockEscrowHandler, RecordPaymentProofHandler, SettlePaymentHandler } from '../../application/orders/payment-commands';
+import { CLOCK, Clock } from '../../application/ports/clock.port';
+import { PAYMENT_CHALLENGES } from '../../application/ports/payment-challenges.port';
+import { PAYMENT_VERIFIER } from '../../application/ports/payment-verifier.port';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { ViemPaymentVerifier } from '../payments/payment-verifier.viem';
+import { HttpPaymentChallenges } from '../providers/payment-challenges.http';
 import { ORDERS_READ_MODEL, QUOTE_INDEX } from '../../application/ports/orders-read-model.port';
 import { OrdersController } from '../../http/orders/orders.controller';
 import { MachinesModule } from '../machines/machines.module';
@@ -29,6 +38,18 @@ export { quotesProjection } from './quotes.projection';
     ListOrdersHandler,
     GetOrderHandler,
     CloseOrderHandler,
+    GetPaymentHandler,
+    PaymentClaims,
+    CreatePaymentIntentHandler,
+    RecordPaymentProofHandler,
+    LockEscrowHandler,
+    SettlePaymentHandler,
+    { provide: PAYMENT_VERIFIER, useFactory: () => new ViemPaymentVerifier() },
+    {
+      provide: PAYMENT_CHALLENGES,
+      inject: [APP_CONFIG, CLOCK],
+      useFactory: (config: AppConfig, clock: Clock) => new HttpPaymentChallenges({ timeoutMs: config.executeTimeoutMs }, clock),
+    },
   ],
   exports: [ORDERS_READ_MODEL],
 })
