@@ -1,7 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { AgentPairing, agentPairingDecider, agentPairingStream } from '../../domain/pairing/agent-pairing.decider';
+import { marketOrderDecider, marketOrderStream } from '../../domain/order/market-order.decider';
 import { notFound } from '../../domain/shared/domain-error';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { orderPaymentSettings } from '../orders/order-payment-settings';
 import { MachineGates } from '../machines/machine-gates';
 import { OPEN_MARKET_ORDERS, OpenMarketOrders } from '../ports/open-market-orders.port';
 import { AggregateStreams } from '../shared/aggregate-streams';
@@ -24,7 +27,22 @@ export class RevokePairingHandler implements ICommandHandler<RevokePairing, Agen
     private readonly streams: AggregateStreams,
     private readonly gates: MachineGates,
     @Inject(OPEN_MARKET_ORDERS) private readonly openOrders: OpenMarketOrders,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  private async cancelOpenOrders(pairingId: string, machineId: string, ctx: CommandContext): Promise<void> {
+    for (const orderId of await this.openOrders.allOpenOrderIdsOfPairing(pairingId)) {
+      await this.streams.handle(
+        marketOrderStream(orderId, machineId),
+        marketOrderDecider,
+        { type: 'cancel_for_pairing_revocation', orderId },
+        ctx,
+        {
+          context: { settings: orderPaymentSettings(this.config) },
+        },
+      );
+    }
+  }
 
   async execute({ machineId, pairingId, force, ctx }: RevokePairing): Promise<AgentPairing> {
     this.gates.existence(machineId);

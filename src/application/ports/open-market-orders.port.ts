@@ -13,5 +13,7 @@ export interface OpenMarketOrders {
   openOrdersOf(machineId: string): Promise<OpenOrdersOfMachine>;
   /** At most 100 ids (oldest first); `count` is the total; `executingOrderIds` all executing ones. */
   openOrdersOfPairing(pairingId: string): Promise<OpenOrdersOfPairing>;
+  /** Every non-terminal order of the pairing, oldest first (what a forced revocation cancels). */
+  allOpenOrderIdsOfPairing(pairingId: string): Promise<string[]>;
 }
 export const OPEN_MARKET_ORDERS = Symbol('OpenMarketOrders');

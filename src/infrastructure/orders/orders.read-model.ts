@@ -77,6 +77,14 @@ export class SqliteOrdersReadModel implements OrdersReadModel, OpenMarketOrders 
     return Promise.resolve({ ...open, executingOrderIds });
   }
 
+  allOpenOrderIdsOfPairing(pairingId: string): Promise<string[]> {
+    const rows = this.db().all<{ id: string }>(
+      `SELECT id FROM {market_orders} WHERE agent_pairing_id = ? AND status IN ${OPEN} ORDER BY created_at, id`,
+      pairingId,
+    );
+    return Promise.resolve(rows.map((row) => row.id));
+  }
+
   /** Oldest first, at most 100 ids, and the total. */
   private open(column: 'machine_id' | 'agent_pairing_id', value: string): OpenOrdersOfMachine {
     const db = this.db();
