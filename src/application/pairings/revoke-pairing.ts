@@ -52,8 +52,6 @@ export class RevokePairingHandler implements ICommandHandler<RevokePairing, Agen
       if (state.kind === 'none' || state.pairing.machineId !== machineId) throw notFound('agent-pairing', pairingId);
       // Idempotent: a revoked pairing is returned unchanged without looking at orders.
       if (state.pairing.status === 'revoked') return state.pairing;
-      // Forced revocation cancels the pairing's non-executing open orders; that cancellation belongs
-      // to the orders feature and joins here with it (until then a pairing has no orders).
       const openOrders = await this.openOrders.openOrdersOfPairing(pairingId);
       const result = await this.streams.handle(
         stream,
@@ -62,6 +60,11 @@ export class RevokePairingHandler implements ICommandHandler<RevokePairing, Agen
         ctx,
       );
       if (result.state.kind !== 'live') throw new Error(`Revoking ${pairingId} left no pairing`);
+      // §5.8.7 force: the open orders are cancelled with cancelReason "pairing_revoked", after the
+      // revocation: from then on no execution of them can start (their pairing's tokens fail).
+      if (force && result.eventIds.length > 0) {
+        await this.cancelOpenOrders(pairingId, machineId, { ...ctx, causationId: result.eventIds[0] });
+      }
       return result.state.pairing;
     });
   }

@@ -1,0 +1,171 @@
+import { contract } from './catalog-fixture';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- catalogue files are JSON
+type Json = any;
+
+/** A payee and token the payment blocks of `feed.fixed` carry, so that the order's copy can be checked. */
+export const FIXED_PAY_TO = '0x00000000000000000000000000000000000000aa';
+export const FIXED_TOKEN = '0x00000000000000000000000000000000000000bb';
+
+/**
+ * A small catalogue (§2.5) for the order e2e suites (§7.3, §7.5.2): every source of the effective amount,
+ * currencies known, unknown and in lower case, a service with several operations, a docs-only service and
+ * an operation contract with every `OperationFieldType`.
+ *
+ * | id | provider | status | price | payment (as catalogued) | operations |
+ * | :-- | :-- | :-- | :-- | :-- | :-- |
+ * | feed.fixed | acme | native | 0.5 usdt (→ USDT) | wallet 0.5 USDT, payTo, network peaq, token | get-price |
+ * | feed.cheap | acme | native | 0.25 USDT | wallet 0.25 USDT | get-price |
+ * | feed.tiny | acme | native | 1e-7 USDT | wallet, no amount | get-price |
+ * | feed.bare | acme | native | 2, currency null | offchain-record 2 EUR (neither carried over) | get-price |
+ * | feed.eur | acme | native | 0.5 EUR | wallet 0.5 EUR | get-price |
+ * | feed.open | acme | native | provider-defined (USDT) | x402 9 USDT (not carried over) | get-price |
+ * | feed.multi | acme | native | 0.5 USDT | wallet 0.5 USDT | get-price, get-price-history |
+ * | feed.docs | docs | docs-only | provider-defined | not-required | get-price |
+ * | compute.job | beta | native | 1 USDT | wallet 1 USDT | run-job (every field type) |
+ *
+ * `get-price` and `get-price-history` take one required string `symbol` (catalog-fixture `contract`).
+ */
+export function orderCatalogFile(): Json {
+  return {
+    version: 1,
+    skills: [
+      skill('oracle.price-feed', 'acme', 'oracle.price-feed', ['get-price', 'get-price-history']),
+      skill('compute.marketplace', 'beta', 'compute.marketplace', ['run-job']),
+    ],
+    adapters: [adapter('acme', 'native'), adapter('beta', 'native'), adapter('docs', 'docs-only')],
+    services: [
+      service('feed.fixed', {
+        pricing: { mode: 'fixed', amount: 0.5, currency: 'usdt', rate: 'per_request', notes: ['Spot price.'] },
+        payment: {
+          defaultRail: 'wallet',
+          required: true,
+          supportedRails: ['wallet', 'escrow'],
+          amount: '0.5',
+          currency: 'USDT',
+          payTo: FIXED_PAY_TO,
+          network: 'peaq',
+          tokenAddress: FIXED_TOKEN,
+        },
+        endpoints: [{ url: 'https://api.acme.example/price', method: 'GET', protocols: [], networks: [] }],
+      }),
+      service('feed.cheap', { pricing: price(0.25, 'USDT'), payment: wallet('0.25', 'USDT') }),
+      service('feed.tiny', {
+        pricing: price(1e-7, 'USDT'),
+        payment: { defaultRail: 'wallet', required: true, supportedRails: ['wallet'], currency: 'USDT' },
+      }),
+      service('feed.bare', {
+        pricing: price(2, null),
+        payment: { defaultRail: 'offchain-record', required: false, supportedRails: ['offchain-record'], amount: '2', currency: 'EUR' },
+      }),
+      service('feed.eur', { pricing: price(0.5, 'EUR'), payment: wallet('0.5', 'EUR') }),
+      service('feed.open', {
+        pricing: { mode: 'provider-defined', currency: 'USDT', rate: 'per_1k_requests', notes: ['Volume tiers.'] },
+        payment: { defaultRail: 'x402', required: true, supportedRails: ['x402'], amount: '9', currency: 'USDT', network: 'base' },
+      }),
+      service('feed.multi', { operations: ['get-price', 'get-price-history'] }),
+      service('feed.docs', {
+        providerKey: 'docs',
+        integrationStatus: 'docs-only',
+        distribution: 'docs-only',
+        pricing: { mode: 'provider-defined', notes: [] },
+        payment: { defaultRail: 'not-required', required: false, supportedRails: ['not-required'] },
+      }),
+      {
+        ...service('compute.job', {
+          skillKey: 'compute.marketplace',
+          serviceType: 'compute.marketplace',
+          providerKey: 'beta',
+          operations: ['run-job'],
+          pricing: price(1, 'USDT'),
+          payment: wallet('1', 'USDT'),
+          capabilities: ['gpu'],
+        }),
+        operationContracts: [
+          {
+            operation: 'run-job',
+            summary: 'Runs a job',
+            inputFields: [
+              { key: 'prompt', type: 'string', required: true },
+              { key: 'maxTokens', type: 'integer', required: true },
+              { key: 'temperature', type: 'number', required: false },
+              { key: 'stream', type: 'boolean', required: false },
+              { key: 'options', type: 'object', required: false },
+              { key: 'tags', type: 'array', required: false },
+            ],
+            outputFields: [{ key: 'result', type: 'string', required: true }],
+            exampleInput: { prompt: 'Hello', maxTokens: 16 },
+            notes: [],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function price(amount: number, currency: string | null): Json {
+  return { mode: 'fixed', amount, currency, notes: [] };
+}
+
+function wallet(amount: string, currency: string): Json {
+  return { defaultRail: 'wallet', required: true, supportedRails: ['wallet'], amount, currency };
+}
+
+function skill(key: string, providerKey: string, serviceType: string, operations: string[]): Json {
+  return {
+    key,
+    providerKey,
+    label: key,
+    description: `The ${key} skill.`,
+    serviceTypes: [serviceType],
+    operations,
+    executionMode: 'native',
+    integrationStatus: 'native',
+  };
+}
+
+function adapter(providerKey: string, integrationStatus: string): Json {
+  return {
+    providerKey,
+    label: providerKey.toUpperCase(),
+    integrationStatus,
+    authType: 'none',
+    credentialFields: [],
+    runtimeEndpointRequired: false,
+    docsUrl: null,
+    notes: [],
+  };
+}
+
+/** A native `oracle.price-feed` service of `acme` at 0.5 USDT with `get-price`, changed by `overrides`. */
+function service(id: string, overrides: Json = {}): Json {
+  const base: Json = {
+    id,
+    skillKey: 'oracle.price-feed',
+    providerKey: 'acme',
+    companyName: `Company of ${id}`,
+    serviceType: 'oracle.price-feed',
+    name: `Service ${id}`,
+    description: `The ${id} service.`,
+    operations: ['get-price'],
+    pricing: price(0.5, 'USDT'),
+    payment: wallet('0.5', 'USDT'),
+    endpoints: [],
+    executionMode: 'native',
+    integrationStatus: 'native',
+    region: 'global',
+    capabilities: ['price-feed'],
+    metadata: { tier: 'test' },
+    providerId: id,
+    providerLabel: id,
+    authType: 'none',
+    accessMode: 'public',
+    distribution: 'openapi',
+    maturity: 'production',
+    kind: 'runtime',
+    freshnessSeconds: 5,
+    requiresHumanEnablement: false,
+  };
+  const merged = { ...base, ...overrides };
+  return { ...merged, operationContracts: merged.operations.map((operation: string) => contract(operation)) };
+}
