@@ -76,7 +76,8 @@ export class CreatePaymentIntentHandler implements ICommandHandler<CreatePayment
       { context: { settings } },
     );
     if (state.kind !== 'live' || state.payment === null) throw new Error(`market-order ${orderId} has no payment after its intent`);
-    return { created: plan.action === 'create', payment: state.payment };
+    // Of two concurrent first calls, the one whose record was written answers 201, the other 200.
+    return { created: plan.action === 'create' && state.payment.id === command.paymentId, payment: state.payment };
   }
 
   private async fetchChallenge(

@@ -31,7 +31,8 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
  * It runs after the guards (agent credentials, step 4) and before idempotency (step 6). Nest reads
  * parameters only after interceptors, so the validated instances replace `request.body/query/params`
  * and controllers receive them; the raw documented input is kept for the idempotency fingerprint.
- * A route that declares no body accepts an absent body or `{}` only.
+ * A route that declares no body accepts an absent body or `{}` only; a route whose body members are all
+ * optional also accepts an absent body (as `{}`).
  */
 @Injectable()
 export class RequestShapeInterceptor implements NestInterceptor {
@@ -67,6 +68,12 @@ export class RequestShapeInterceptor implements NestInterceptor {
         continue;
       }
       if (kind === 'body' && (raw === undefined || raw === null)) {
+        // A body whose members are all optional may be left out: it means `{}`.
+        const empty = plainToInstance(metatype, {}, { enableImplicitConversion: false }) as object;
+        if ((await validate(empty, OPTIONS.body)).length === 0) {
+          validated.body = empty;
+          continue;
+        }
         issues.push({ location: 'body', path: '', message: 'A JSON object request body is required' });
         continue;
       }
