@@ -2,7 +2,8 @@
  * Market search benchmark (`npm run bench:search`).
  *
  * Phase A — the §6.4.4 algorithm (`searchServices`, the whole ranking of one search) over synthetic
- * catalogues of 100, 10,000 and 100,000 services, cycling through request shapes from broad (no scope,
+ * catalogues of 100, 10,000 and 100,000 services (loaded through the real catalogue loader, so the
+ * service objects are those the service ranks), cycling through request shapes from broad (no scope,
  * every service scored or excluded) to narrow (one service type, operation, region, budget).
  * Reports median, p99 and throughput per size and the cost per service (linearity).
  *
@@ -24,7 +25,8 @@ import { createApp } from '../src/http/app-factory';
 import { JsonLogger, logLevels } from '../src/infrastructure/logging/json-logger';
 import { normaliseDelegationPolicy } from '../src/domain/pairing/delegation-policy';
 import { SearchContext, SearchCriteria, searchServices } from '../src/domain/search/market-search';
-import { syntheticCatalogFile, syntheticServices } from './search-catalog';
+import { readCatalog } from '../src/infrastructure/catalog/loaded-catalog';
+import { syntheticCatalogFile } from './search-catalog';
 
 const SEARCHES = Number(process.env.BENCH_SEARCHES ?? 2000);
 const WARMUP = 200;
@@ -62,8 +64,20 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+/** The services exactly as the service holds them: the synthetic file through the real catalogue loader. */
+function loadedServices(size: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peaqos-bench-catalog-'));
+  try {
+    const file = path.join(dir, 'catalog.json');
+    fs.writeFileSync(file, JSON.stringify(syntheticCatalogFile(size)));
+    return readCatalog(file).services();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function measure(size: number): Row {
-  const services = syntheticServices(size);
+  const services = loadedServices(size);
   for (let i = 0; i < WARMUP; i++) searchServices(services, REQUESTS[i % REQUESTS.length], CONTEXT);
   global.gc?.();
   const samples: number[] = [];
