@@ -80,6 +80,81 @@ export function contract(operation: string): Json {
   };
 }
 
+/** A fixed §2.5 `pricing` block. */
+export function fixedPrice(amount: number, currency: string | null): Json {
+  return { mode: 'fixed', amount, currency, notes: [] };
+}
+
+/** A required `wallet`-only §2.5 `payment` block. */
+export function walletPayment(amount: string, currency: string): Json {
+  return { defaultRail: 'wallet', required: true, supportedRails: ['wallet'], amount, currency };
+}
+
+/** A native, `native`-status catalogue-file skill labelled by its key (serving `serviceTypes`, by default its key). */
+export function fileSkill(key: string, providerKey: string, operations: string[], serviceTypes: string[] = [key]): Json {
+  return {
+    key,
+    providerKey,
+    label: key,
+    description: `The ${key} skill.`,
+    serviceTypes,
+    operations,
+    executionMode: 'native',
+    integrationStatus: 'native',
+  };
+}
+
+/** A catalogue-file adapter without credentials or docs, labelled by its upper-cased key, changed by `extra`. */
+export function fileAdapter(providerKey: string, integrationStatus: string, extra: Json = {}): Json {
+  return {
+    providerKey,
+    label: providerKey.toUpperCase(),
+    integrationStatus,
+    authType: 'none',
+    credentialFields: [],
+    runtimeEndpointRequired: false,
+    docsUrl: null,
+    notes: [],
+    ...extra,
+  };
+}
+
+/**
+ * A native, `native`-status `oracle.price-feed` service of `acme` at 0.5 USDT with `get-price` in `global`,
+ * changed by `overrides`; its `operationContracts` are `contract()` of its (possibly overridden) operations.
+ */
+export function fileService(id: string, overrides: Json = {}): Json {
+  const base: Json = {
+    id,
+    skillKey: 'oracle.price-feed',
+    providerKey: 'acme',
+    companyName: `Company of ${id}`,
+    serviceType: 'oracle.price-feed',
+    name: `Service ${id}`,
+    description: `The ${id} service.`,
+    operations: ['get-price'],
+    pricing: fixedPrice(0.5, 'USDT'),
+    payment: walletPayment('0.5', 'USDT'),
+    endpoints: [],
+    executionMode: 'native',
+    integrationStatus: 'native',
+    region: 'global',
+    capabilities: ['price-feed'],
+    metadata: {},
+    providerId: id,
+    providerLabel: id,
+    authType: 'none',
+    accessMode: 'public',
+    distribution: 'openapi',
+    maturity: 'production',
+    kind: 'runtime',
+    freshnessSeconds: 5,
+    requiresHumanEnablement: false,
+  };
+  const merged = { ...base, ...overrides };
+  return { ...merged, operationContracts: merged.operations.map((operation: string) => contract(operation)) };
+}
+
 /** Writes `content` (JSON-encoded unless a string) to `<dir>/<name>` and returns the path. */
 export function writeCatalogFile(dir: string, content: unknown, name = 'catalog.json'): string {
   const path = join(dir, name);

@@ -1,4 +1,4 @@
-import { contract } from './catalog-fixture';
+import { fileAdapter, fileService, fileSkill, fixedPrice, walletPayment } from './catalog-fixture';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- catalogue files are JSON
 type Json = any;
@@ -30,10 +30,10 @@ export function orderCatalogFile(): Json {
   return {
     version: 1,
     skills: [
-      skill('oracle.price-feed', 'acme', 'oracle.price-feed', ['get-price', 'get-price-history']),
-      skill('compute.marketplace', 'beta', 'compute.marketplace', ['run-job']),
+      fileSkill('oracle.price-feed', 'acme', ['get-price', 'get-price-history']),
+      fileSkill('compute.marketplace', 'beta', ['run-job']),
     ],
-    adapters: [adapter('acme', 'native'), adapter('beta', 'native'), adapter('docs', 'docs-only')],
+    adapters: [fileAdapter('acme', 'native'), fileAdapter('beta', 'native'), fileAdapter('docs', 'docs-only')],
     services: [
       service('feed.fixed', {
         pricing: { mode: 'fixed', amount: 0.5, currency: 'usdt', rate: 'per_request', notes: ['Spot price.'] },
@@ -49,16 +49,16 @@ export function orderCatalogFile(): Json {
         },
         endpoints: [{ url: 'https://api.acme.example/price', method: 'GET', protocols: [], networks: [] }],
       }),
-      service('feed.cheap', { pricing: price(0.25, 'USDT'), payment: wallet('0.25', 'USDT') }),
+      service('feed.cheap', { pricing: fixedPrice(0.25, 'USDT'), payment: walletPayment('0.25', 'USDT') }),
       service('feed.tiny', {
-        pricing: price(1e-7, 'USDT'),
+        pricing: fixedPrice(1e-7, 'USDT'),
         payment: { defaultRail: 'wallet', required: true, supportedRails: ['wallet'], currency: 'USDT' },
       }),
       service('feed.bare', {
-        pricing: price(2, null),
+        pricing: fixedPrice(2, null),
         payment: { defaultRail: 'offchain-record', required: false, supportedRails: ['offchain-record'], amount: '2', currency: 'EUR' },
       }),
-      service('feed.eur', { pricing: price(0.5, 'EUR'), payment: wallet('0.5', 'EUR') }),
+      service('feed.eur', { pricing: fixedPrice(0.5, 'EUR'), payment: walletPayment('0.5', 'EUR') }),
       service('feed.open', {
         pricing: { mode: 'provider-defined', currency: 'USDT', rate: 'per_1k_requests', notes: ['Volume tiers.'] },
         payment: { defaultRail: 'x402', required: true, supportedRails: ['x402'], amount: '9', currency: 'USDT', network: 'base' },
@@ -77,8 +77,8 @@ export function orderCatalogFile(): Json {
           serviceType: 'compute.marketplace',
           providerKey: 'beta',
           operations: ['run-job'],
-          pricing: price(1, 'USDT'),
-          payment: wallet('1', 'USDT'),
+          pricing: fixedPrice(1, 'USDT'),
+          payment: walletPayment('1', 'USDT'),
           capabilities: ['gpu'],
         }),
         operationContracts: [
@@ -103,69 +103,7 @@ export function orderCatalogFile(): Json {
   };
 }
 
-function price(amount: number, currency: string | null): Json {
-  return { mode: 'fixed', amount, currency, notes: [] };
-}
-
-function wallet(amount: string, currency: string): Json {
-  return { defaultRail: 'wallet', required: true, supportedRails: ['wallet'], amount, currency };
-}
-
-function skill(key: string, providerKey: string, serviceType: string, operations: string[]): Json {
-  return {
-    key,
-    providerKey,
-    label: key,
-    description: `The ${key} skill.`,
-    serviceTypes: [serviceType],
-    operations,
-    executionMode: 'native',
-    integrationStatus: 'native',
-  };
-}
-
-function adapter(providerKey: string, integrationStatus: string): Json {
-  return {
-    providerKey,
-    label: providerKey.toUpperCase(),
-    integrationStatus,
-    authType: 'none',
-    credentialFields: [],
-    runtimeEndpointRequired: false,
-    docsUrl: null,
-    notes: [],
-  };
-}
-
-/** A native `oracle.price-feed` service of `acme` at 0.5 USDT with `get-price`, changed by `overrides`. */
+/** The order catalogue's services carry `metadata: { tier: 'test' }`. */
 function service(id: string, overrides: Json = {}): Json {
-  const base: Json = {
-    id,
-    skillKey: 'oracle.price-feed',
-    providerKey: 'acme',
-    companyName: `Company of ${id}`,
-    serviceType: 'oracle.price-feed',
-    name: `Service ${id}`,
-    description: `The ${id} service.`,
-    operations: ['get-price'],
-    pricing: price(0.5, 'USDT'),
-    payment: wallet('0.5', 'USDT'),
-    endpoints: [],
-    executionMode: 'native',
-    integrationStatus: 'native',
-    region: 'global',
-    capabilities: ['price-feed'],
-    metadata: { tier: 'test' },
-    providerId: id,
-    providerLabel: id,
-    authType: 'none',
-    accessMode: 'public',
-    distribution: 'openapi',
-    maturity: 'production',
-    kind: 'runtime',
-    freshnessSeconds: 5,
-    requiresHumanEnablement: false,
-  };
-  const merged = { ...base, ...overrides };
-  return { ...merged, operationContracts: merged.operations.map((operation: string) => contract(operation)) };
+  return fileService(id, { metadata: { tier: 'test' }, ...overrides });
 }

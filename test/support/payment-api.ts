@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contract } from './catalog-fixture';
+import { fileAdapter, fileService, fileSkill, fixedPrice } from './catalog-fixture';
 import { ControllableClock } from './controllable-clock';
 import { closedPortUrl } from './anvil';
 import { ISO_MS } from './machine-api';
@@ -211,41 +211,19 @@ export const SOLANA_MINT = 'Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB';
 export function paymentCatalogFile(o: PaymentCatalogOptions): Json {
   const onChain = `eip155:${o.chainId}`;
   const x402 = (id: string, endpoints: Json[]) =>
-    service(id, {
-      pricing: price(0.01, 'USDC'),
+    fileService(id, {
+      pricing: fixedPrice(0.01, 'USDC'),
       payment: { defaultRail: 'x402', required: true, supportedRails: ['x402'], amount: '0.01', currency: 'USDC', network: 'base' },
       endpoints,
     });
   const endpoint = (url: string, method: string) => ({ url, method, protocols: ['x402'], networks: ['base'] });
   return {
     version: 1,
-    skills: [
-      {
-        key: 'oracle.price-feed',
-        providerKey: 'acme',
-        label: 'Price feeds',
-        description: 'Prices of asset pairs.',
-        serviceTypes: ['oracle.price-feed'],
-        operations: ['get-price'],
-        executionMode: 'native',
-        integrationStatus: 'native',
-      },
-    ],
-    adapters: [
-      {
-        providerKey: 'acme',
-        label: 'Acme',
-        integrationStatus: 'native',
-        authType: 'none',
-        credentialFields: [],
-        runtimeEndpointRequired: false,
-        docsUrl: null,
-        notes: [],
-      },
-    ],
+    skills: [{ ...fileSkill('oracle.price-feed', 'acme', ['get-price']), label: 'Price feeds', description: 'Prices of asset pairs.' }],
+    adapters: [fileAdapter('acme', 'native', { label: 'Acme' })],
     services: [
-      service('pay.wallet', {
-        pricing: price(2.5, 'USDT'),
+      fileService('pay.wallet', {
+        pricing: fixedPrice(2.5, 'USDT'),
         payment: {
           defaultRail: 'wallet',
           required: true,
@@ -257,8 +235,8 @@ export function paymentCatalogFile(o: PaymentCatalogOptions): Json {
           tokenAddress: o.token,
         },
       }),
-      service('pay.cheap', {
-        pricing: price(1, 'USDT'),
+      fileService('pay.cheap', {
+        pricing: fixedPrice(1, 'USDT'),
         payment: {
           defaultRail: 'wallet',
           required: true,
@@ -270,20 +248,20 @@ export function paymentCatalogFile(o: PaymentCatalogOptions): Json {
           tokenAddress: o.token,
         },
       }),
-      service('pay.plain', {
-        pricing: price(1.5, 'USDT'),
+      fileService('pay.plain', {
+        pricing: fixedPrice(1.5, 'USDT'),
         payment: { defaultRail: 'wallet', required: true, supportedRails: ['wallet'], amount: '1.5', currency: 'USDT', payTo: o.payTo },
       }),
-      service('pay.base', {
-        pricing: price(1, 'USDT'),
+      fileService('pay.base', {
+        pricing: fixedPrice(1, 'USDT'),
         payment: { defaultRail: 'wallet', required: true, supportedRails: ['wallet'], amount: '1', currency: 'USDT', network: 'base' },
       }),
-      service('pay.free', {
-        pricing: price(0.1, 'USDT'),
+      fileService('pay.free', {
+        pricing: fixedPrice(0.1, 'USDT'),
         payment: { defaultRail: 'not-required', required: false, supportedRails: ['not-required'], amount: '0.1', currency: 'USDT' },
       }),
-      service('pay.escrow', {
-        pricing: price(2.5, 'USDT'),
+      fileService('pay.escrow', {
+        pricing: fixedPrice(2.5, 'USDT'),
         payment: {
           defaultRail: 'escrow',
           required: true,
@@ -295,8 +273,8 @@ export function paymentCatalogFile(o: PaymentCatalogOptions): Json {
           tokenAddress: o.token,
         },
       }),
-      service('pay.solana', {
-        pricing: price(1, 'USDT'),
+      fileService('pay.solana', {
+        pricing: fixedPrice(1, 'USDT'),
         payment: {
           defaultRail: 'wallet',
           required: true,
@@ -315,40 +293,6 @@ export function paymentCatalogFile(o: PaymentCatalogOptions): Json {
       x402('x402.closed', [endpoint(`${o.closedUrl}/json`, 'POST')]),
       x402('x402.none', []),
     ],
-  };
-}
-
-function price(amount: number, currency: string): Json {
-  return { mode: 'fixed', amount, currency, notes: [] };
-}
-
-function service(id: string, overrides: Json): Json {
-  return {
-    id,
-    skillKey: 'oracle.price-feed',
-    providerKey: 'acme',
-    companyName: `Company of ${id}`,
-    serviceType: 'oracle.price-feed',
-    name: `Service ${id}`,
-    description: `The ${id} service.`,
-    operations: ['get-price'],
-    endpoints: [],
-    executionMode: 'native',
-    integrationStatus: 'native',
-    region: 'global',
-    capabilities: ['price-feed'],
-    metadata: {},
-    providerId: id,
-    providerLabel: id,
-    authType: 'none',
-    accessMode: 'public',
-    distribution: 'openapi',
-    maturity: 'production',
-    kind: 'runtime',
-    freshnessSeconds: 5,
-    requiresHumanEnablement: false,
-    ...overrides,
-    operationContracts: [contract('get-price')],
   };
 }
 

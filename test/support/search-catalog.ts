@@ -1,4 +1,4 @@
-import { contract } from './catalog-fixture';
+import { fileAdapter, fileService, fileSkill, fixedPrice, walletPayment } from './catalog-fixture';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- catalogue files are JSON
 type Json = any;
@@ -31,7 +31,7 @@ type Json = any;
  */
 export function searchCatalogFile(): Json {
   const services = [
-    service('console.handoff', {
+    fileService('console.handoff', {
       skillKey: 'network.partner-console',
       serviceType: 'network.partner-console',
       providerKey: 'hand',
@@ -43,7 +43,7 @@ export function searchCatalogFile(): Json {
       capabilities: ['wifi'],
       handoff: { label: 'Hand console', url: 'https://console.hand.example/start', notes: ['Sign in with the operator account.'] },
     }),
-    service('compute.tiny', {
+    fileService('compute.tiny', {
       skillKey: 'compute.marketplace',
       serviceType: 'compute.marketplace',
       operations: ['run-job', 'chat-completion'],
@@ -52,154 +52,87 @@ export function searchCatalogFile(): Json {
       region: 'ap-south',
       capabilities: ['gpu'],
     }),
-    service('feed.zeta', { capabilities: ['crypto', 'price-feed'] }),
-    service('feed.unknown', {
+    fileService('feed.zeta', { capabilities: ['crypto', 'price-feed'] }),
+    fileService('feed.unknown', {
       operations: ['get-price', 'get-price-history'],
       pricing: { mode: 'provider-defined', currency: 'USDT', rate: 'per_1k_requests', notes: ['Volume tiers.'] },
       payment: { defaultRail: 'x402', required: true, supportedRails: ['x402'], currency: 'USDT' },
       capabilities: ['price-feed', 'crypto'],
     }),
-    service('feed.setup', {
+    fileService('feed.setup', {
       providerKey: 'delta',
       integrationStatus: 'setup-required',
       pricing: { mode: 'quote-required', notes: [] },
       payment: { defaultRail: 'offchain-record', required: false, supportedRails: ['offchain-record'] },
     }),
-    service('feed.pricey', { pricing: price(3, 'USDT'), payment: wallet('3', 'USDT') }),
-    service('feed.partner', {
+    fileService('feed.pricey', { pricing: fixedPrice(3, 'USDT'), payment: walletPayment('3', 'USDT') }),
+    fileService('feed.partner', {
       providerKey: 'omega',
       integrationStatus: 'partner-required',
-      pricing: price(0.2, 'EUR'),
+      pricing: fixedPrice(0.2, 'EUR'),
       // Deliberately not the price: the quote's payment must carry the price (§6.4.2).
       payment: { defaultRail: 'wallet', required: true, supportedRails: ['wallet', 'escrow'], amount: '5', currency: 'USDT' },
       region: 'us-east',
     }),
-    service('feed.mid', { pricing: price(0.75, 'USDT'), payment: wallet('0.75', 'USDT') }),
-    service('feed.local', {
+    fileService('feed.mid', { pricing: fixedPrice(0.75, 'USDT'), payment: walletPayment('0.75', 'USDT') }),
+    fileService('feed.local', {
       providerKey: 'gamma',
       integrationStatus: 'local-config-required',
-      pricing: price(0, null),
+      pricing: fixedPrice(0, null),
       payment: { defaultRail: 'not-required', required: false, supportedRails: ['not-required'] },
     }),
-    service('feed.docs', {
+    fileService('feed.docs', {
       providerKey: 'docs',
       integrationStatus: 'docs-only',
       pricing: { mode: 'provider-defined', notes: [] },
       payment: { defaultRail: 'not-required', required: false, supportedRails: ['not-required'] },
     }),
-    service('feed.creds', {
+    fileService('feed.creds', {
       providerKey: 'beta',
       integrationStatus: 'credentials-required',
-      pricing: price(0.1, 'USDT'),
-      payment: wallet('0.1', 'USDT'),
+      pricing: fixedPrice(0.1, 'USDT'),
+      payment: walletPayment('0.1', 'USDT'),
       capabilities: ['price-feed', 'crypto', 'fx'],
     }),
-    service('feed.cheap', {
-      pricing: price(0.25, null),
+    fileService('feed.cheap', {
+      pricing: fixedPrice(0.25, null),
       payment: { defaultRail: 'wallet', required: true, supportedRails: ['wallet'], currency: 'USDT' },
       region: 'eu-central',
     }),
-    service('feed.alpha', {
+    fileService('feed.alpha', {
       operations: ['get-price', 'get-price-history'],
       pricing: { mode: 'fixed', amount: 0.5, currency: 'usdt', rate: 'per_request', notes: ['Spot price.'] },
-      payment: wallet('0.5', 'USDT'),
+      payment: walletPayment('0.5', 'USDT'),
       capabilities: ['price-feed', 'crypto'],
     }),
   ];
   return {
     version: 1,
     skills: [
-      skill('oracle.price-feed', 'acme', ['get-price', 'get-price-history']),
-      skill('compute.marketplace', 'acme', ['run-job', 'chat-completion']),
+      fileSkill('oracle.price-feed', 'acme', ['get-price', 'get-price-history']),
+      fileSkill('compute.marketplace', 'acme', ['run-job', 'chat-completion']),
       {
-        ...skill('network.partner-console', 'hand', ['open-console']),
+        ...fileSkill('network.partner-console', 'hand', ['open-console']),
         executionMode: 'external-handoff',
         integrationStatus: 'partner-required',
       },
     ],
     adapters: [
-      adapter('acme', 'native'),
+      fileAdapter('acme', 'native'),
       {
-        ...adapter('beta', 'credentials-required'),
+        ...fileAdapter('beta', 'credentials-required'),
         authType: 'api-key',
         credentialFields: [
           { key: 'apiKey', label: 'API key', secret: true, required: true },
           { key: 'account', label: 'Account', secret: false, required: false },
         ],
       },
-      { ...adapter('gamma', 'local-config-required'), authType: 'local', runtimeEndpointRequired: true },
-      adapter('delta', 'setup-required'),
-      adapter('omega', 'partner-required'),
-      adapter('docs', 'docs-only'),
-      { ...adapter('hand', 'partner-required'), authType: 'bearer' },
+      { ...fileAdapter('gamma', 'local-config-required'), authType: 'local', runtimeEndpointRequired: true },
+      fileAdapter('delta', 'setup-required'),
+      fileAdapter('omega', 'partner-required'),
+      fileAdapter('docs', 'docs-only'),
+      { ...fileAdapter('hand', 'partner-required'), authType: 'bearer' },
     ],
     services,
   };
-}
-
-function price(amount: number, currency: string | null): Json {
-  return { mode: 'fixed', amount, currency, notes: [] };
-}
-
-function wallet(amount: string, currency: string): Json {
-  return { defaultRail: 'wallet', required: true, supportedRails: ['wallet'], amount, currency };
-}
-
-function skill(key: string, providerKey: string, operations: string[]): Json {
-  return {
-    key,
-    providerKey,
-    label: key,
-    description: `The ${key} skill.`,
-    serviceTypes: [key],
-    operations,
-    executionMode: 'native',
-    integrationStatus: 'native',
-  };
-}
-
-function adapter(providerKey: string, integrationStatus: string): Json {
-  return {
-    providerKey,
-    label: providerKey.toUpperCase(),
-    integrationStatus,
-    authType: 'none',
-    credentialFields: [],
-    runtimeEndpointRequired: false,
-    docsUrl: null,
-    notes: [],
-  };
-}
-
-/** A native, `native`-status `oracle.price-feed` service of `acme` at 0.5 USDT in `global`, changed by `overrides`. */
-function service(id: string, overrides: Json = {}): Json {
-  const base: Json = {
-    id,
-    skillKey: 'oracle.price-feed',
-    providerKey: 'acme',
-    companyName: `Company of ${id}`,
-    serviceType: 'oracle.price-feed',
-    name: `Service ${id}`,
-    description: `The ${id} service.`,
-    operations: ['get-price'],
-    pricing: price(0.5, 'USDT'),
-    payment: wallet('0.5', 'USDT'),
-    endpoints: [],
-    executionMode: 'native',
-    integrationStatus: 'native',
-    region: 'global',
-    capabilities: ['price-feed'],
-    metadata: {},
-    providerId: id,
-    providerLabel: id,
-    authType: 'none',
-    accessMode: 'public',
-    distribution: 'openapi',
-    maturity: 'production',
-    kind: 'runtime',
-    freshnessSeconds: 5,
-    requiresHumanEnablement: false,
-  };
-  const merged = { ...base, ...overrides };
-  return { ...merged, operationContracts: merged.operations.map((operation: string) => contract(operation)) };
 }
