@@ -3,10 +3,10 @@ import { machineIdentityNonce } from '../../domain/identity-challenge/challenge-
 import {
   identityChallengeDecider,
   identityChallengeStream,
+  proofInvalid,
   verifyChallengeForProof,
 } from '../../domain/identity-challenge/identity-challenge.decider';
 import { VerifiedIdentityProof } from '../../domain/machine/machine.decider';
-import { DomainError } from '../../domain/shared/domain-error';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { CLOCK, Clock } from '../ports/clock.port';
 import { MCR_RESOLVER, McrResolution, McrResolver } from '../ports/mcr-resolver.port';
@@ -96,11 +96,4 @@ export class MachineIdentityProofs {
       this.logger.warn(`Could not record the consumption of ${challengeId} by ${machineId}: ${(error as Error).message}`);
     }
   }
-}
-
-function proofInvalid(reason: 'malformed_signature' | 'signer_not_controller', challengeId: string): DomainError {
-  return new DomainError('MACHINE_IDENTITY_PROOF_INVALID', `machine identity proof invalid: ${reason.replace(/_/g, ' ')}`, {
-    reason,
-    challengeId,
-  });
 }

@@ -10,6 +10,7 @@ import { AggregateStreams } from '../shared/aggregate-streams';
 import { CommandContext } from '../shared/command-context';
 import { OrderAgentAccess } from './order-access';
 import { orderPaymentSettings } from './order-payment-settings';
+import { loadRecords } from './payment-commands';
 
 /** What an agent closes an order with (§7.5.11–§7.5.13). */
 export type OrderClosing =
@@ -37,7 +38,7 @@ export class CloseOrderHandler implements ICommandHandler<CloseOrder, MarketOrde
   ) {}
 
   async execute({ orderId, closing, session, ctx }: CloseOrder): Promise<MarketOrderRecord> {
-    const order = await loadOrder(this.streams, orderId);
+    const { order } = await loadRecords(this.streams, orderId);
     this.gates.existence(order.machineId);
     await this.access.check(order, session);
     const { state } = await this.streams.handle(
@@ -49,12 +50,6 @@ export class CloseOrderHandler implements ICommandHandler<CloseOrder, MarketOrde
     );
     return orderOf(state, orderId);
   }
-}
-
-/** The order as its own stream has it (writes never decide on a read model); 404 when there is none. */
-export async function loadOrder(streams: AggregateStreams, orderId: string): Promise<MarketOrderRecord> {
-  const { state } = await streams.load(marketOrderStream(orderId, '').streamId, marketOrderDecider);
-  return orderOf(state, orderId);
 }
 
 function orderOf(state: MarketOrderState, orderId: string): MarketOrderRecord {

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { MarketOrderRecord } from '../../domain/order/market-order-types';
-import { agentPairingDecider, agentPairingStream } from '../../domain/pairing/agent-pairing.decider';
+import { agentPairingDecider, agentPairingStream, pairingInactive } from '../../domain/pairing/agent-pairing.decider';
 import { checkSessionBinding, SessionClaims } from '../../domain/pairing/session-auth';
-import { DomainError } from '../../domain/shared/domain-error';
 import { withPairingStore } from '../pairings/pairing-unavailable';
 import { AggregateStreams } from '../shared/aggregate-streams';
 
@@ -23,11 +22,6 @@ export class OrderAgentAccess {
       this.streams.load(agentPairingStream(order.agentPairingId, order.machineId).streamId, agentPairingDecider),
     );
     const status = state.kind === 'live' ? state.pairing.status : 'revoked';
-    if (status !== 'active') {
-      throw new DomainError('AGENT_PAIRING_INACTIVE', `agent-pairing ${order.agentPairingId} is ${status}`, {
-        pairingId: order.agentPairingId,
-        status,
-      });
-    }
+    if (status !== 'active') throw pairingInactive(order.agentPairingId, status);
   }
 }

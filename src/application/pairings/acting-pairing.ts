@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { agentPairingDecider, AgentPairingState, agentPairingStream } from '../../domain/pairing/agent-pairing.decider';
+import { agentPairingDecider, AgentPairingState, agentPairingStream, pairingInactive } from '../../domain/pairing/agent-pairing.decider';
 import { checkSessionBinding, SessionClaims } from '../../domain/pairing/session-auth';
 import { DomainError, notFound, validationError } from '../../domain/shared/domain-error';
 import { PAIRINGS_READ_MODEL, PairingsReadModel } from '../ports/pairings-read-model.port';
@@ -37,7 +37,7 @@ export class ActingPairings {
     if (agentPairingId !== undefined) {
       const state = await this.load(agentPairingId);
       if (state.kind !== 'live' || state.pairing.machineId !== machineId) throw notFound('agent-pairing', agentPairingId);
-      if (state.pairing.status !== 'active') throw inactive(state.pairing.id, state.pairing.status);
+      if (state.pairing.status !== 'active') throw pairingInactive(state.pairing.id, state.pairing.status);
       return state;
     }
     const active = this.pairings.notRevokedOf(machineId).filter((p) => p.status === 'active');
@@ -52,7 +52,7 @@ export class ActingPairings {
     }
     const state = await this.load(active[0].id);
     if (state.kind !== 'live') throw notFound('agent-pairing', active[0].id);
-    if (state.pairing.status !== 'active') throw inactive(state.pairing.id, state.pairing.status);
+    if (state.pairing.status !== 'active') throw pairingInactive(state.pairing.id, state.pairing.status);
     return state;
   }
 
@@ -61,8 +61,4 @@ export class ActingPairings {
     const { state } = await withPairingStore(() => this.streams.load(agentPairingStream(pairingId, '').streamId, agentPairingDecider));
     return state;
   }
-}
-
-function inactive(pairingId: string, status: string): DomainError {
-  return new DomainError('AGENT_PAIRING_INACTIVE', `agent-pairing ${pairingId} is ${status}`, { pairingId, status });
 }

@@ -152,9 +152,12 @@ export function isExpired(now: string, expiresAt: string): boolean {
   return Date.parse(now) >= Date.parse(expiresAt);
 }
 
-type ProofInvalidReason = 'challenge_not_found' | 'challenge_mismatch' | 'challenge_used' | 'nonce_mismatch';
+/** The `reason`s of §4.5.3 (MCR outcomes of step 7 are mapped in application/identity). */
+export type MachineProofInvalidReason =
+  'challenge_not_found' | 'challenge_mismatch' | 'challenge_used' | 'nonce_mismatch' | 'malformed_signature' | 'signer_not_controller';
 
-function proofInvalid(reason: ProofInvalidReason, challengeId: string): DomainError {
+/** `403 MACHINE_IDENTITY_PROOF_INVALID` with `{ reason, challengeId }`. */
+export function proofInvalid(reason: MachineProofInvalidReason, challengeId: string): DomainError {
   return new DomainError('MACHINE_IDENTITY_PROOF_INVALID', `machine identity proof invalid: ${reason.replace(/_/g, ' ')}`, {
     reason,
     challengeId,

@@ -1,4 +1,5 @@
 import { canonicalJson, sha256Hex } from '../shared/canonical-json';
+import { proofInvalid } from '../identity-challenge/identity-challenge.decider';
 import { Decider } from '../shared/decider';
 import { DomainError, notFound, stateConflict } from '../shared/domain-error';
 import { normaliseIdentityRef } from './identity-ref';
@@ -292,18 +293,8 @@ function notActivated(reason: 'identity_proof_missing' | 'controller_changed' | 
  */
 function assertProofFor(identityRef: string, verified: VerifiedIdentityProof, usedChallengeIds: readonly string[]): void {
   const { challengeId } = verified.proof;
-  if (verified.proof.identityRef !== identityRef) {
-    throw new DomainError('MACHINE_IDENTITY_PROOF_INVALID', 'The identity proof was made for another identity', {
-      reason: 'challenge_mismatch',
-      challengeId,
-    });
-  }
-  if (usedChallengeIds.includes(challengeId)) {
-    throw new DomainError('MACHINE_IDENTITY_PROOF_INVALID', 'machine identity proof invalid: challenge used', {
-      reason: 'challenge_used',
-      challengeId,
-    });
-  }
+  if (verified.proof.identityRef !== identityRef) throw proofInvalid('challenge_mismatch', challengeId);
+  if (usedChallengeIds.includes(challengeId)) throw proofInvalid('challenge_used', challengeId);
 }
 
 function identityVerified(verified: VerifiedIdentityProof, now: string): MachineEvent {

@@ -489,10 +489,12 @@ function assertSessionPolicy(pairingId: string, session: IssuedSession, currentH
 }
 
 function inactive(pairing: AgentPairing): DomainError {
-  return new DomainError('AGENT_PAIRING_INACTIVE', `agent-pairing ${pairing.id} is ${pairing.status}`, {
-    pairingId: pairing.id,
-    status: pairing.status,
-  } satisfies ErrorDetails);
+  return pairingInactive(pairing.id, pairing.status);
+}
+
+/** `403 AGENT_PAIRING_INACTIVE` with `{ pairingId, status }` (§0.9, §1.2 step 6, §1.3). */
+export function pairingInactive(pairingId: string, status: string): DomainError {
+  return new DomainError('AGENT_PAIRING_INACTIVE', `agent-pairing ${pairingId} is ${status}`, { pairingId, status } satisfies ErrorDetails);
 }
 
 /** §9: the lower-case SHA-256 hex of the agent proof signature in lower case. */

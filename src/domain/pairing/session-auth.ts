@@ -1,5 +1,5 @@
 import { DomainError } from '../shared/domain-error';
-import { AgentPairing, AgentPairingState } from './agent-pairing.decider';
+import { AgentPairing, AgentPairingState, pairingInactive } from './agent-pairing.decider';
 
 /** §1.2: exactly the nine claims of an agent pairing token. */
 export type SessionClaims = {
@@ -72,7 +72,7 @@ export function checkSessionAgainstPairing(state: AgentPairingState, claims: Ses
   // Step 6.
   if (pairing.status === 'revoked') throw agentAuthInvalid('pairing_revoked');
   if (pairing.status === 'paused') {
-    throw new DomainError('AGENT_PAIRING_INACTIVE', `agent-pairing ${pairing.id} is paused`, { pairingId: pairing.id, status: 'paused' });
+    throw pairingInactive(pairing.id, 'paused');
   }
   // Step 7: rotated, or cleared by revocation.
   if (claims.sessionId !== pairing.sessionId || claims.jti !== pairing.sessionTokenId) throw agentAuthInvalid('session_rotated');

@@ -115,16 +115,8 @@ export class PaymentHeadersDto {
   signInWithX?: string;
 }
 
-/** §7.5.4 `CreatePaymentIntentRequest`; address and chain formats are the decider's (reasons of step 6). */
-export class PaymentIntentDto {
-  @IsOptional()
-  @IsIn(PAYMENT_RAIL_TYPES)
-  rail?: MarketPaymentRailType;
-
-  @IsOptional()
-  @IsString()
-  payerAddress?: string;
-
+/** The chain and token members and the payment headers that intents and proofs share (§7.5.4, §7.5.5). */
+class PaymentParametersDto {
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -147,6 +139,17 @@ export class PaymentIntentDto {
   paymentHeaders?: PaymentHeadersDto;
 }
 
+/** §7.5.4 `CreatePaymentIntentRequest`; address and chain formats are the decider's (reasons of step 6). */
+export class PaymentIntentDto extends PaymentParametersDto {
+  @IsOptional()
+  @IsIn(PAYMENT_RAIL_TYPES)
+  rail?: MarketPaymentRailType;
+
+  @IsOptional()
+  @IsString()
+  payerAddress?: string;
+}
+
 export class PaymentIntentQuery {
   @IsOptional()
   @IsIn(['true', 'false'], { message: 'refreshChallenge must be true or false' })
@@ -154,7 +157,7 @@ export class PaymentIntentQuery {
 }
 
 /** §7.5.5 transfer and header proofs; which members are required depends on the rail (the decider's step 7). */
-export class PaymentProofDto {
+export class PaymentProofDto extends PaymentParametersDto {
   @IsOptional()
   @IsIn(['recorded', 'rpc'])
   verificationMode?: 'recorded' | 'rpc';
@@ -168,21 +171,6 @@ export class PaymentProofDto {
   txHash?: string;
 
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  chainId?: number;
-
-  @IsOptional()
-  @IsString()
-  tokenAddress?: string;
-
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(36)
-  tokenDecimals?: number;
-
-  @IsOptional()
   @IsString()
   amount?: string;
 
@@ -193,12 +181,6 @@ export class PaymentProofDto {
   @IsOptional()
   @IsString()
   toAddress?: string;
-
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => PaymentHeadersDto)
-  paymentHeaders?: PaymentHeadersDto;
 }
 
 /** §7.5.7 `EscrowLockRequest`. */
