@@ -4,6 +4,7 @@ import { MACHINE_POLICY_DENIALS } from './application/ports/machine-policy-denia
 import { MACHINE_REFERENCES } from './application/ports/machine-references.port';
 import { MACHINE_POLICY_EXCLUSIONS } from './application/ports/machine-policy-exclusions.port';
 import { OPEN_MARKET_ORDERS } from './application/ports/open-market-orders.port';
+import { PROVIDER_ADAPTERS } from './application/ports/provider-adapter.port';
 import { USABLE_RUNTIME_ENDPOINTS } from './application/ports/runtime-endpoints.port';
 import { HealthModule } from './http/health/health.module';
 import { AuthModule } from './infrastructure/auth/auth.module';
@@ -18,6 +19,8 @@ import { PairingsModule, pairingsProjection } from './infrastructure/pairings/pa
 import { PoliciesModule, policiesProjection, PolicyDenials, PolicyExclusions } from './infrastructure/policies/policies.module';
 import { PolicyReferences } from './infrastructure/policies/policy-references';
 import { Projection } from './infrastructure/projections/projection';
+import { ExternalHandoffAdapter } from './infrastructure/providers/external-handoff.adapter';
+import { HttpProviderAdapter } from './infrastructure/providers/http-provider.adapter';
 import { SearchModule } from './infrastructure/search/search.module';
 import { NoRuntimeEndpoints } from './infrastructure/runtime/no-runtime-endpoints';
 
@@ -31,10 +34,12 @@ export const PROJECTIONS_OF_THE_SERVICE: Projection[] = [
 ];
 
 /**
- * Queries one feature asks of another (ports answered by another feature's read model). Until the
- * answering feature exists, its honest default answers: no runtime endpoints.
+ * Queries one feature asks of another (ports answered by another feature's read model), and the
+ * provider adapters execution dispatches through. Until the answering feature exists, its honest
+ * default answers: no runtime endpoints. Tests and benchmarks may replace any of them.
  */
 const QUERY_PORTS: Provider[] = [
+  { provide: PROVIDER_ADAPTERS, useFactory: () => [new ExternalHandoffAdapter(), new HttpProviderAdapter()] },
   { provide: OPEN_MARKET_ORDERS, useClass: SqliteOrdersReadModel },
   PolicyReferences,
   { provide: MACHINE_REFERENCES, useClass: CatalogAndPolicyReferences },

@@ -19,3 +19,23 @@ export interface Decider<C, S, E extends DomainEvent, X extends DecideContext = 
 export function fold<S, E extends DomainEvent>(decider: Pick<Decider<never, S, E>, 'initialState' | 'evolve'>, events: E[]): S {
   return events.reduce((state, event) => decider.evolve(state, event), decider.initialState());
 }
+
+/**
+ * Several commands decided as one (one append): each on the state the previous ones left. The events
+ * of all of them, in order; the first refusal refuses the whole.
+ */
+export function decideSteps<C, S, E extends DomainEvent, X extends DecideContext>(
+  decider: Decider<C, S, E, X>,
+  commands: readonly C[],
+  state: S,
+  context: X,
+): E[] {
+  const events: E[] = [];
+  let current = state;
+  for (const command of commands) {
+    const decided = decider.decide(command, current, context);
+    events.push(...decided);
+    current = decided.reduce((s, e) => decider.evolve(s, e), current);
+  }
+  return events;
+}

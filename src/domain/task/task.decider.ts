@@ -1,5 +1,5 @@
 import { ExternalHandoff } from '../catalog/catalog-types';
-import { Decider } from '../shared/decider';
+import { Decider, decideSteps } from '../shared/decider';
 import { DomainError, notFound, stateConflict } from '../shared/domain-error';
 import { redactSecrets } from '../shared/redaction';
 import { TaskStatus, taskStatusesAllowing, taskTransition, TaskTrigger } from './task-status';
@@ -166,7 +166,9 @@ export type TaskCommand =
   /** A retryable failure: back to `pending` (§8.5.3). */
   | { type: 'return_to_pending'; id: string }
   /** The order was cancelled while the task was `pending` (§7.5.13). */
-  | { type: 'fail_for_cancelled_order'; id: string };
+  | { type: 'fail_for_cancelled_order'; id: string }
+  /** Several steps recorded together (one append), e.g. routing, the route and its run. */
+  | { type: 'steps'; id: string; steps: TaskCommand[] };
 
 const ENTITY = 'task';
 
@@ -191,7 +193,9 @@ export const taskDecider: Decider<TaskCommand, TaskState, TaskEvent> = {
     return applyTaskEvent(state, event);
   },
 
-  decide(command, state, { now }) {
+  decide(command, state, context) {
+    const { now } = context;
+    if (command.type === 'steps') return decideSteps(taskDecider, command.steps, state, context);
     if (command.type === 'create') return create(command, state, now);
     if (state.kind === 'none') throw notFound(ENTITY, command.id);
     switch (command.type) {

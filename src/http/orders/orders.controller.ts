@@ -3,6 +3,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { CloseOrder, OrderClosing } from '../../application/orders/close-order';
 import { CreateOrder, CreateOrderRequest } from '../../application/orders/create-order';
 import { CreatePaymentIntent, PaymentIntentOutcome } from '../../application/orders/create-payment-intent';
+import { ExecuteOrder, ExecuteOrderOutcome, ExecuteOrderRequest, ExecuteOrderResult } from '../../application/orders/execute-order';
 import { GetOrder, GetPayment, ListOrders } from '../../application/orders/order-queries';
 import { LockEscrow, RecordPaymentProof, SettlePayment } from '../../application/orders/payment-commands';
 import { orderSortKey, OrderSortKey } from '../../application/ports/orders-read-model.port';
@@ -22,6 +23,7 @@ import {
   CreateOrderDto,
   DisputeOrderDto,
   EscrowLockDto,
+  ExecuteOrderDto,
   ListOrdersQuery,
   OrderIdParam,
   PaymentIntentDto,
@@ -29,6 +31,7 @@ import {
   PaymentProofDto,
   RefundPaymentDto,
 } from './orders.dto';
+import { normaliseProviderCredentials } from '../validation/provider-credentials';
 
 export const ORDERS_LIST_ENDPOINT = 'GET /market/orders';
 /** §7.5.2, §7.5.12: free-form objects are at most 64 KiB as canonical JSON. */
@@ -82,6 +85,27 @@ export class OrdersController {
   @Get(':orderId')
   async get(@Param() { orderId }: OrderIdParam): Promise<Item<MarketOrderRecord>> {
     return { item: await this.queries.execute<GetOrder, MarketOrderRecord>(new GetOrder(orderId)) };
+  }
+
+  /** §7.5.10: `200` delivered, `202` handoff (also when the recorded result is returned again). */
+  @Post(':orderId/execute')
+  @AgentEndpoint()
+  async execute(
+    @Param() { orderId }: OrderIdParam,
+    @Body() dto: ExecuteOrderDto,
+    @AgentSession() session: SessionClaims | null,
+    @RequestContext() ctx: CommandContext,
+  ): Promise<HttpResult<Item<ExecuteOrderResult>>> {
+    assertFreeFormSize(dto.input, '/input');
+    const { input, providerCredentials, paymentHeaders } = dto;
+    const request: ExecuteOrderRequest = {
+      ...(input !== undefined && input !== null ? { input } : {}),
+      // Provider keys are lower-cased before use (§6.1); absent members are dropped.
+      ...(providerCredentials ? { providerCredentials: normaliseProviderCredentials(providerCredentials) } : {}),
+      ...(paymentHeaders ? { paymentHeaders: withoutNulls(paymentHeaders) } : {}),
+    };
+    const outcome = await this.commands.execute<ExecuteOrder, ExecuteOrderOutcome>(new ExecuteOrder(orderId, request, session, ctx));
+    return new HttpResult(outcome.status, { item: outcome.result });
   }
 
   /** §7.5.11 */

@@ -3,6 +3,7 @@ import { IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Length, Matches,
 import { MarketPaymentRailType, PAYMENT_RAIL_TYPES } from '../../domain/catalog/catalog-types';
 import { MARKET_ORDER_STATUSES, MarketOrderStatus } from '../../domain/order/order-status';
 import { ListQueryDto } from '../pagination/list-query.dto';
+import { IsProviderCredentials } from '../validation/provider-credentials';
 
 export class OrderIdParam {
   @IsString()
@@ -113,6 +114,24 @@ export class PaymentHeadersDto {
   @IsString()
   @Length(1, 16384)
   signInWithX?: string;
+}
+
+/** §7.5.10 `ExecuteMarketOrderRequest`: credentials and payment headers are forwarded, never stored (§9). */
+export class ExecuteOrderDto {
+  /** Replaces the order's input for this execution; checked against the operation contract; at most 64 KiB. */
+  @IsOptional()
+  @IsObject()
+  input?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsProviderCredentials()
+  providerCredentials?: Record<string, Record<string, string>>;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => PaymentHeadersDto)
+  paymentHeaders?: PaymentHeadersDto;
 }
 
 /** The chain and token members and the payment headers that intents and proofs share (§7.5.4, §7.5.5). */

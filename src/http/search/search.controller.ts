@@ -11,6 +11,7 @@ import { AgentEndpoint } from '../auth/agent-pairing-token.guard';
 import { AgentSession } from '../auth/agent-session.decorator';
 import { RequestContext } from '../shared/request-context.decorator';
 import { MarketSearchDto } from './search.dto';
+import { normaliseProviderCredentials } from '../validation/provider-credentials';
 
 @Controller('market')
 export class SearchController {
@@ -51,8 +52,6 @@ function toRequest(dto: MarketSearchDto): SearchMarketRequest {
           },
         }
       : {}),
-    ...(providerCredentials
-      ? { providerCredentials: Object.fromEntries(Object.entries(providerCredentials).map(([k, v]) => [k.toLowerCase(), { ...v }])) }
-      : {}),
+    ...(providerCredentials ? { providerCredentials: normaliseProviderCredentials(providerCredentials) } : {}),
   };
 }

@@ -17,6 +17,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { CATALOGUE_KEY, SERVICE_TYPES, ServiceType } from '../../domain/catalog/catalog-types';
+import { IsProviderCredentials } from '../validation/provider-credentials';
 
 const CURRENCY = /^[A-Za-z0-9]{2,16}$/;
 
@@ -128,34 +129,5 @@ function IsCatalogueKeyIgnoringCase(options: { each?: boolean } = {}): PropertyD
       propertyName: propertyName as string,
       options: { message: '$property entries must be catalogue keys', ...options },
       validator: { validate: (value: unknown) => typeof value === 'string' && CATALOGUE_KEY.test(value.toLowerCase()) },
-    });
-}
-
-/**
- * §6.1 `ProviderCredentials`: at most 20 providers keyed by catalogue keys (lower-cased before use),
- * each an object of at most 50 string members of at most 4,096 characters.
- */
-function IsProviderCredentials(): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'isProviderCredentials',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: {
-        message: 'providerCredentials must map at most 20 provider keys to objects of at most 50 string members of at most 4096 characters',
-      },
-      validator: {
-        validate(value: unknown) {
-          if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-          const providers = Object.entries(value);
-          if (providers.length > 20) return false;
-          return providers.every(([key, members]) => {
-            if (!CATALOGUE_KEY.test(key.toLowerCase())) return false;
-            if (typeof members !== 'object' || members === null || Array.isArray(members)) return false;
-            const fields = Object.values(members as Record<string, unknown>);
-            return fields.length <= 50 && fields.every((v) => typeof v === 'string' && v.length <= 4096);
-          });
-        },
-      },
     });
 }

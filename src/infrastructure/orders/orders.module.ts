@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CloseOrderHandler } from '../../application/orders/close-order';
 import { CreateOrderHandler } from '../../application/orders/create-order';
+import { ExecuteOrderHandler } from '../../application/orders/execute-order';
 import { OrderAgentAccess } from '../../application/orders/order-access';
 import { CreatePaymentIntentHandler } from '../../application/orders/create-payment-intent';
 import { GetOrderHandler, GetPaymentHandler, ListOrdersHandler } from '../../application/orders/order-queries';
@@ -24,8 +25,9 @@ export { ordersProjection } from './orders.projection';
 export { quotesProjection } from './quotes.projection';
 
 /**
- * Market orders (§7): creation with spend limits serialised on the pairing stream, reads, and the
- * agent's closing operations. The `market_orders` read model also answers OPEN_MARKET_ORDERS.
+ * Market orders (§7): creation with spend limits serialised on the pairing stream, reads, payments,
+ * execution through the provider adapters (PROVIDER_ADAPTERS) and the agent's closing operations.
+ * The `market_orders` read model also answers OPEN_MARKET_ORDERS.
  */
 @Module({
   imports: [MachinesModule, PairingsModule, PoliciesModule],
@@ -44,6 +46,7 @@ export { quotesProjection } from './quotes.projection';
     RecordPaymentProofHandler,
     LockEscrowHandler,
     SettlePaymentHandler,
+    ExecuteOrderHandler,
     { provide: PAYMENT_VERIFIER, useFactory: () => new ViemPaymentVerifier() },
     {
       provide: PAYMENT_CHALLENGES,

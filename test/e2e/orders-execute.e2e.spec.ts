@@ -1,0 +1,155 @@
+import { closedPortUrl } from '../support/anvil';
+import { fileAdapter, fileService, fileSkill, fixedPrice } from '../support/catalog-fixture';
+import { ControllableClock } from '../support/controllable-clock';
+import { expectError } from '../support/http-expectations';
+import { OrderAgent, OrderApi, UnverifiedFixtures } from '../support/order-api';
+import { orderUrl, PaymentApi, placeOrder, usePaymentApp, X402Provider, type Json } from '../support/payment-api';
+import { TestApp } from '../support/test-app';
+
+/**
+ * `POST /market/orders/:orderId/execute` (§7.5.10) over HTTP against providers on 127.0.0.1: the task,
+ * route, run and outcome it records (§8.5), handoff, native delivery through the generic provider
+ * protocol (§8.5.4), retryable and non-retryable failures, and the recorded result returned again.
+ */
+
+const T0 = '2026-05-04T10:00:00.000Z';
+const provider = new X402Provider();
+let closedUrl: string;
+
+const free = { defaultRail: 'not-required', required: false, supportedRails: ['not-required'], amount: '0.1', currency: 'USDT' };
+const native = (id: string, path: string, extra: Json = {}) =>
+  fileService(id, {
+    pricing: fixedPrice(0.1, 'USDT'),
+    payment: free,
+    endpoints: [{ url: `${provider.url}${path}`, method: 'POST', protocols: ['https'], networks: [] }],
+    ...extra,
+  });
+
+const catalog = (): Json => ({
+  version: 1,
+  skills: [{ ...fileSkill('oracle.price-feed', 'acme', ['get-price']), label: 'Price feeds', description: 'Prices.' }],
+  adapters: [fileAdapter('acme', 'native', { label: 'Acme' })],
+  services: [
+    native('exec.ok', '/ok'),
+    native('exec.busy', '/busy'),
+    native('exec.broken', '/broken'),
+    native('exec.closed', '/x', { endpoints: [{ url: `${closedUrl}/x`, method: 'POST', protocols: [], networks: [] }] }),
+    native('exec.none', '/x', { endpoints: [] }),
+    fileService('exec.handoff', {
+      pricing: fixedPrice(0.1, 'USDT'),
+      payment: free,
+      executionMode: 'external-handoff',
+      integrationStatus: 'setup-required',
+      handoff: { label: 'Acme console', url: 'https://console.acme.example/run', notes: ['Sign in first.'] },
+    }),
+  ],
+});
+
+beforeAll(async () => {
+  await provider.start();
+  closedUrl = await closedPortUrl();
+  provider.replies.set('/ok', (r) => ({
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ price: 3120.5, echo: JSON.parse(r.body) }),
+  }));
+  provider.replies.set('/busy', () => ({ status: 503, body: 'try later' }));
+  provider.replies.set('/broken', () => ({ status: 500, body: 'boom' }));
+});
+afterAll(async () => {
+  await provider.stop();
+});
+
+describe('execute (§7.5.10)', () => {
+  const clock = new ControllableClock(T0);
+  let t: TestApp;
+  let orders: OrderApi;
+  let payments: PaymentApi;
+  let fx: UnverifiedFixtures;
+  let agent: OrderAgent;
+  usePaymentApp({ clock, catalog, env: () => ({ PEAQOS_EXECUTE_TIMEOUT_MS: '2000' }) }, (app) => ({ t, orders, payments, fx } = app));
+  beforeAll(async () => {
+    agent = await fx.agent();
+  });
+
+  const execute = (orderId: string, body: Json = {}, token = agent.token) =>
+    t.inject({ method: 'POST', url: `${orderUrl(orderId)}/execute`, headers: { 'x-agent-pairing-token': token }, payload: body });
+
+  it('native: 200 with the order delivered and the task, route, run and outcome; the provider got the input', async () => {
+    const order = await placeOrder(orders, agent, 'exec.ok');
+    const response = await execute(order.id);
+    expect(response.status).toBe(200);
+    const { order: delivered, task, route, run, outcome } = response.body.item;
+    expect(delivered).toMatchObject({ status: 'delivered', taskId: task.id, routeId: route.id, runId: run.id, outcomeId: outcome.id });
+    expect(task).toMatchObject({ orderId: order.id, status: 'succeeded', input: { symbol: 'ETH/USD' } });
+    expect(route).toMatchObject({
+      taskId: task.id,
+      target: 'provider',
+      url: `${provider.url}/ok`,
+      reason: `provider endpoint ${provider.url}/ok`,
+    });
+    expect(run).toMatchObject({ attempt: 1, status: 'succeeded', error: null });
+    expect(outcome).toMatchObject({ status: 'delivered', output: { price: 3120.5, echo: { symbol: 'ETH/USD' } }, handoff: null });
+    expect(JSON.parse(provider.requestsTo('/ok')[0].body)).toEqual({ symbol: 'ETH/USD' });
+
+    const again = await execute(order.id);
+    expect(again.status).toBe(200);
+    expect(again.body.item).toEqual(response.body.item);
+    expect(provider.requestsTo('/ok')).toHaveLength(1);
+
+    const confirmed = await t.inject({
+      method: 'POST',
+      url: `${orderUrl(order.id)}/confirm`,
+      headers: { 'x-agent-pairing-token': agent.token },
+    });
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body.item.status).toBe('confirmed');
+  });
+
+  it('handoff: 202, outcome handoff, order handoff with the service handoff', async () => {
+    const order = await placeOrder(orders, agent, 'exec.handoff');
+    const response = await execute(order.id);
+    expect(response.status).toBe(202);
+    const handoff = { label: 'Acme console', url: 'https://console.acme.example/run', notes: ['Sign in first.'] };
+    expect(response.body.item.order).toMatchObject({ status: 'handoff', handoff });
+    expect(response.body.item.task.status).toBe('handed_off');
+    expect(response.body.item.outcome).toMatchObject({ status: 'handoff', handoff, output: null });
+    expect(response.body.item.route).toMatchObject({ target: 'handoff', url: handoff.url });
+    expect((await execute(order.id)).status).toBe(202);
+  });
+
+  it('retryable (provider 503): 502 EXECUTION_FAILED retryable, order back to its status, task pending; a second execute is attempt 2', async () => {
+    const order = await placeOrder(orders, agent, 'exec.busy');
+    const response = await execute(order.id);
+    expectError(response, 502, 'EXECUTION_FAILED');
+    expect(response.body.error.details).toMatchObject({ retryable: true, orderStatus: 'created' });
+    const after = await payments.order(order.id);
+    expect(after).toMatchObject({ status: 'created', errorMessage: 'HTTP 503: try later' });
+    const second = await execute(order.id);
+    expectError(second, 502, 'EXECUTION_FAILED');
+    expect(provider.requestsTo('/busy')).toHaveLength(2);
+  });
+
+  it('connection refused: retryable; non-retryable 500: order failed with the outcome', async () => {
+    const closed = await placeOrder(orders, agent, 'exec.closed');
+    const refused = await execute(closed.id);
+    expectError(refused, 502, 'EXECUTION_FAILED');
+    expect(refused.body.error.details.retryable).toBe(true);
+
+    const broken = await placeOrder(orders, agent, 'exec.broken');
+    const failed = await execute(broken.id);
+    expectError(failed, 502, 'EXECUTION_FAILED');
+    expect(failed.body.error.details).toMatchObject({ retryable: false, orderStatus: 'failed', providerStatus: 500 });
+    expect(await payments.order(broken.id)).toMatchObject({ status: 'failed', errorMessage: 'HTTP 500: boom' });
+    expectError(await execute(broken.id), 409, 'ORDER_CLOSED');
+  });
+
+  it('no provider endpoint: 409 ROUTE_REQUIRED and nothing is written', async () => {
+    const order = await placeOrder(orders, agent, 'exec.none');
+    const before = (await t.storedEvents({ includeInternal: true })).length;
+    const response = await execute(order.id);
+    expectError(response, 409, 'ROUTE_REQUIRED');
+    expect(response.body.error.details).toEqual({ providerKey: 'acme', reason: 'no_provider_endpoint' });
+    expect((await t.storedEvents({ includeInternal: true })).length).toBe(before);
+  });
+});
