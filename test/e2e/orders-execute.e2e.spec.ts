@@ -128,6 +128,26 @@ describe('execute (§7.5.10)', () => {
     const second = await execute(order.id);
     expectError(second, 502, 'EXECUTION_FAILED');
     expect(provider.requestsTo('/busy')).toHaveLength(2);
+
+    // Cancelled while its task is pending: the task fails (§7.5.13), caused by the cancellation.
+    const cancelled = await t.inject({
+      method: 'POST',
+      url: `${orderUrl(order.id)}/cancel`,
+      headers: { 'x-agent-pairing-token': agent.token },
+      payload: {},
+    });
+    expect(cancelled.status).toBe(200);
+    const events = await t.storedEvents();
+    const cancel = events.find((e) => e.streamId === `market-order-${order.id}` && e.type === 'market_order.cancelled')!;
+    const taskEvents = events.filter((e) => e.streamId === `task-${second.body.error.details.taskId}`);
+    const runs = taskEvents.filter((e) => e.type === 'run.started').map((e) => (e.data as Json).attempt);
+    expect(runs).toEqual([1, 2]);
+    const last = taskEvents[taskEvents.length - 1];
+    expect(last).toMatchObject({
+      type: 'task.status_changed',
+      data: { from: 'pending', to: 'failed' },
+      metadata: { causationId: cancel.id },
+    });
   });
 
   it('connection refused: retryable; non-retryable 500: order failed with the outcome', async () => {

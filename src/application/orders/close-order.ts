@@ -10,6 +10,7 @@ import { AggregateStreams } from '../shared/aggregate-streams';
 import { CommandContext } from '../shared/command-context';
 import { OrderAgentAccess } from './order-access';
 import { orderPaymentSettings } from './order-payment-settings';
+import { failPendingTaskOfCancelledOrder } from './pending-task';
 import { loadRecords } from './payment-commands';
 
 /** What an agent closes an order with (§7.5.11–§7.5.13). */
@@ -41,14 +42,18 @@ export class CloseOrderHandler implements ICommandHandler<CloseOrder, MarketOrde
     const { order } = await loadRecords(this.streams, orderId);
     this.gates.existence(order.machineId);
     await this.access.check(order, session);
-    const { state } = await this.streams.handle(
+    const { state, events, eventIds } = await this.streams.handle(
       marketOrderStream(orderId, order.machineId),
       marketOrderDecider,
       { ...closing, orderId },
       ctx,
       { context: { settings: orderPaymentSettings(this.config) } },
     );
-    return orderOf(state, orderId);
+    const closed = orderOf(state, orderId);
+    if (closing.type === 'cancel' && events.length > 0) {
+      await failPendingTaskOfCancelledOrder(this.streams, closed, { ...ctx, causationId: eventIds[0] });
+    }
+    return closed;
   }
 }
 

@@ -5,6 +5,7 @@ import { marketOrderDecider, marketOrderStream } from '../../domain/order/market
 import { notFound } from '../../domain/shared/domain-error';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { orderPaymentSettings } from '../orders/order-payment-settings';
+import { failPendingTaskOfCancelledOrder } from '../orders/pending-task';
 import { MachineGates } from '../machines/machine-gates';
 import { OPEN_MARKET_ORDERS, OpenMarketOrders } from '../ports/open-market-orders.port';
 import { AggregateStreams } from '../shared/aggregate-streams';
@@ -32,7 +33,7 @@ export class RevokePairingHandler implements ICommandHandler<RevokePairing, Agen
 
   private async cancelOpenOrders(pairingId: string, machineId: string, ctx: CommandContext): Promise<void> {
     for (const orderId of await this.openOrders.allOpenOrderIdsOfPairing(pairingId)) {
-      await this.streams.handle(
+      const cancelled = await this.streams.handle(
         marketOrderStream(orderId, machineId),
         marketOrderDecider,
         { type: 'cancel_for_pairing_revocation', orderId },
@@ -41,6 +42,9 @@ export class RevokePairingHandler implements ICommandHandler<RevokePairing, Agen
           context: { settings: orderPaymentSettings(this.config) },
         },
       );
+      if (cancelled.state.kind === 'live' && cancelled.eventIds.length > 0) {
+        await failPendingTaskOfCancelledOrder(this.streams, cancelled.state.order, { ...ctx, causationId: cancelled.eventIds[0] });
+      }
     }
   }
 

@@ -412,6 +412,59 @@ describe('task decider', () => {
     );
   });
 
+  it('steps: the first execution in one decision (create, routing, route, run), each step on the state the previous left', () => {
+    spec
+      .given([])
+      .when({
+        type: 'steps',
+        id: ID,
+        steps: [
+          {
+            type: 'create',
+            id: ID,
+            machineId: 'mach_1',
+            orderId: 'ord_1',
+            skillKey: 'acme.quote',
+            operation: 'quote',
+            input: { symbol: 'PEAQ' },
+          },
+          { type: 'start_routing', id: ID, input: { symbol: 'PEAQ' } },
+          {
+            type: 'select_route',
+            id: ID,
+            routeId: 'route_1',
+            providerKey: 'acme',
+            target: 'provider',
+            runtimeEndpointId: null,
+            url: 'https://api.example.com',
+            reason: 'provider endpoint https://api.example.com',
+          },
+          { type: 'start_run', id: ID, runId: 'run_1', routeId: 'route_1' },
+        ],
+      })
+      .then([
+        { type: 'task.created', data: task({ createdAt: NOW, updatedAt: NOW }) },
+        changed('pending', 'routing', NOW, { symbol: 'PEAQ' }),
+        selected(route('route_1', NOW)),
+        started(run('run_1', 'route_1', 1, NOW)),
+        changed('routing', 'running', NOW),
+      ]);
+  });
+
+  it('steps: one refused step refuses them all (nothing of the earlier steps is recorded)', () => {
+    spec
+      .given(RUN_SUCCEEDED)
+      .when({
+        type: 'steps',
+        id: ID,
+        steps: [
+          { type: 'record_outcome', id: ID, outcomeId: 'out_1', runId: 'run_1', result: { status: 'delivered', output: { price: 1 } } },
+          { type: 'return_to_pending', id: ID },
+        ],
+      })
+      .thenThrows('STATE_CONFLICT', { entityType: 'task', reason: 'invalid_transition' });
+  });
+
   it('taskStream', () => {
     expect(taskStream(ID, 'mach_1')).toEqual({ streamId: 'task-task_01', entityType: 'task', entityId: ID, machineId: 'mach_1' });
   });
