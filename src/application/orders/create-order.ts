@@ -18,11 +18,12 @@ import { withPairingStore } from '../pairings/pairing-unavailable';
 import { CATALOG, Catalog } from '../ports/catalog.port';
 import { CLOCK, Clock } from '../ports/clock.port';
 import { IDS, Ids } from '../ports/ids.port';
-import { ORDERS_READ_MODEL, OrdersReadModel, QUOTE_INDEX, QuoteIndex } from '../ports/orders-read-model.port';
+import { QUOTE_INDEX, QuoteIndex } from '../ports/orders-read-model.port';
 import { POLICIES_READ_MODEL, PoliciesReadModel } from '../ports/policies-read-model.port';
 import { AggregateStreams } from '../shared/aggregate-streams';
 import { CommandContext } from '../shared/command-context';
 import { orderPaymentSettings } from './order-payment-settings';
+import { PairingSpend } from './pairing-spend';
 
 export type CreateOrderRequest = {
   machineId: string;
@@ -52,11 +53,11 @@ export class CreateOrderHandler implements ICommandHandler<CreateOrder, MarketOr
     private readonly actingPairings: ActingPairings,
     @Inject(CATALOG) private readonly catalog: Catalog,
     @Inject(QUOTE_INDEX) private readonly quotes: QuoteIndex,
-    @Inject(ORDERS_READ_MODEL) private readonly orders: OrdersReadModel,
     @Inject(POLICIES_READ_MODEL) private readonly policies: PoliciesReadModel,
     @Inject(IDS) private readonly ids: Ids,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly spend: PairingSpend,
   ) {}
 
   async execute({ request, session, ctx }: CreateOrder): Promise<MarketOrderRecord> {
@@ -97,6 +98,7 @@ export class CreateOrderHandler implements ICommandHandler<CreateOrder, MarketOr
       { providerKey: service.providerKey, serviceType: service.serviceType, executionMode: service.executionMode },
       amount,
     );
+    const excludedOrderIds = await this.spend.excludedOrderIds(acting, utcDay(this.now()));
     await withPairingStore(() =>
       this.streams.handle(
         agentPairingStream(acting.pairing.id, request.machineId),
@@ -110,14 +112,14 @@ export class CreateOrderHandler implements ICommandHandler<CreateOrder, MarketOr
           currency: amount.currency,
           subject: { skillKey: service.skillKey, serviceId: service.id },
           machinePolicyDenial: machinePolicyDenial ?? undefined,
-          excludedOrderIds: this.orders.spendExcludedOrderIds(acting.pairing.id, utcDay(this.now())),
+          excludedOrderIds,
         },
         ctx,
         { waitForReadModels: false },
       ),
     );
-    // Step 10. (Were this append to fail after the registration, the order would be counted against the
-    // day's spend without existing: the limit errs on the safe side.)
+    // Step 10. Were this append to fail after the registration, the order would count against the day's
+    // spend without existing until UNWRITTEN_ORDER_GRACE_MS has passed (PairingSpend).
     const { state } = await this.streams.handle(marketOrderStream(orderId, request.machineId), marketOrderDecider, command, ctx, {
       context: { settings: orderPaymentSettings(this.config) },
     });

@@ -15,6 +15,8 @@ export interface OrdersReadModel {
    * or `failed`, or payment `refunded`).
    */
   spendExcludedOrderIds(agentPairingId: string, day: string): string[];
+  /** The ids of the pairing's orders created on `day` that the read model holds. */
+  orderIdsOf(agentPairingId: string, day: string): string[];
 }
 export const ORDERS_READ_MODEL = Symbol('OrdersReadModel');
 

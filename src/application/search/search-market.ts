@@ -14,7 +14,7 @@ import { CATALOG, Catalog } from '../ports/catalog.port';
 import { CLOCK, Clock } from '../ports/clock.port';
 import { IDS, Ids } from '../ports/ids.port';
 import { MACHINE_POLICY_EXCLUSIONS, MachinePolicyExclusions } from '../ports/machine-policy-exclusions.port';
-import { ORDERS_READ_MODEL, OrdersReadModel } from '../ports/orders-read-model.port';
+import { PairingSpend } from '../orders/pairing-spend';
 import { USABLE_RUNTIME_ENDPOINTS, UsableRuntimeEndpoints } from '../ports/runtime-endpoints.port';
 import { AggregateStreams } from '../shared/aggregate-streams';
 import { CommandContext } from '../shared/command-context';
@@ -46,7 +46,7 @@ export class SearchMarketHandler implements ICommandHandler<SearchMarket, Market
     @Inject(CATALOG) private readonly catalog: Catalog,
     @Inject(MACHINE_POLICY_EXCLUSIONS) private readonly machinePolicies: MachinePolicyExclusions,
     @Inject(USABLE_RUNTIME_ENDPOINTS) private readonly runtimeEndpoints: UsableRuntimeEndpoints,
-    @Inject(ORDERS_READ_MODEL) private readonly orders: OrdersReadModel,
+    private readonly spend: PairingSpend,
     @Inject(IDS) private readonly ids: Ids,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -67,7 +67,7 @@ export class SearchMarketHandler implements ICommandHandler<SearchMarket, Market
     const spentToday = spentOn(acting.spend, {
       day,
       currency: policy.currency,
-      excludedOrderIds: this.orders.spendExcludedOrderIds(acting.pairing.id, day),
+      excludedOrderIds: await this.spend.excludedOrderIds(acting, day),
     });
     const outcome = searchServices(this.catalog.services(), criteria, {
       delegationPolicy: policy,

@@ -3,6 +3,7 @@ import { CloseOrderHandler } from '../../application/orders/close-order';
 import { CreateOrderHandler } from '../../application/orders/create-order';
 import { ExecuteOrderHandler } from '../../application/orders/execute-order';
 import { OrderAgentAccess } from '../../application/orders/order-access';
+import { PairingSpend } from '../../application/orders/pairing-spend';
 import { CreatePaymentIntentHandler } from '../../application/orders/create-payment-intent';
 import { GetOrderHandler, GetPaymentHandler, ListOrdersHandler } from '../../application/orders/order-queries';
 import { PaymentClaims } from '../../application/orders/payment-claims';
@@ -36,6 +37,7 @@ export { quotesProjection } from './quotes.projection';
     { provide: ORDERS_READ_MODEL, useClass: SqliteOrdersReadModel },
     { provide: QUOTE_INDEX, useClass: SqliteQuoteIndex },
     OrderAgentAccess,
+    PairingSpend,
     CreateOrderHandler,
     ListOrdersHandler,
     GetOrderHandler,
@@ -54,6 +56,6 @@ export { quotesProjection } from './quotes.projection';
       useFactory: (config: AppConfig, clock: Clock) => new HttpPaymentChallenges({ timeoutMs: config.executeTimeoutMs }, clock),
     },
   ],
-  exports: [ORDERS_READ_MODEL],
+  exports: [ORDERS_READ_MODEL, PairingSpend],
 })
 export class OrdersModule {}

@@ -62,6 +62,16 @@ export class SqliteOrdersReadModel implements OrdersReadModel, OpenMarketOrders 
       .map((row) => row.id);
   }
 
+  orderIdsOf(agentPairingId: string, day: string): string[] {
+    return this.db()
+      .all<{ id: string }>(
+        `SELECT id FROM {market_orders} WHERE agent_pairing_id = ? AND substr(created_at, 1, 10) = ?`,
+        agentPairingId,
+        day,
+      )
+      .map((row) => row.id);
+  }
+
   openOrdersOf(machineId: string): Promise<OpenOrdersOfMachine> {
     return Promise.resolve(this.open('machine_id', machineId));
   }

@@ -1,0 +1,56 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { marketOrderStream } from '../../domain/order/market-order.decider';
+import { agentPairingStream } from '../../domain/pairing/agent-pairing.decider';
+import { LivePairing } from '../pairings/acting-pairing';
+import { withPairingStore } from '../pairings/pairing-unavailable';
+import { CLOCK, Clock } from '../ports/clock.port';
+import { EVENT_STORE, EventStore } from '../ports/event-store.port';
+import { ORDERS_READ_MODEL, OrdersReadModel } from '../ports/orders-read-model.port';
+
+/** How long a registration counts without its order before the order is taken as never written. */
+export const UNWRITTEN_ORDER_GRACE_MS = 2 * 60 * 1000;
+
+/**
+ * §5.7 `spentToday`: which of the pairing's registered orders of the day no longer count. Order
+ * creation and search ask the same question.
+ */
+@Injectable()
+export class PairingSpend {
+  constructor(
+    @Inject(ORDERS_READ_MODEL) private readonly orders: OrdersReadModel,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** Cancelled, failed or refunded orders (read model), and registrations whose order was never written. */
+  async excludedOrderIds(acting: LivePairing, day: string): Promise<string[]> {
+    return [...this.orders.spendExcludedOrderIds(acting.pairing.id, day), ...(await this.unwrittenRegistrations(acting, day))];
+  }
+
+  /**
+   * The registration on the pairing stream is the commit point of the spend and the order stream its
+   * second write; no store offers one atomic write across both (EventStoreDB has no multi-stream
+   * transactions). A registration therefore counts while its order may still be on its way, and stops
+   * counting once it is older than the grace period with its order stream still empty (the order append
+   * failed, or the process stopped between the two). Only registrations the read model does not know
+   * are looked at, so the common case reads nothing more.
+   */
+  private async unwrittenRegistrations(acting: LivePairing, day: string): Promise<string[]> {
+    const registered = acting.spend.filter((order) => order.day === day).map((order) => order.orderId);
+    if (registered.length === 0) return [];
+    const known = new Set(this.orders.orderIdsOf(acting.pairing.id, day));
+    const unknown = new Set(registered.filter((orderId) => !known.has(orderId)));
+    if (unknown.size === 0) return [];
+    const cutoff = this.clock.now().getTime() - UNWRITTEN_ORDER_GRACE_MS;
+    const pairingEvents = await withPairingStore(() => this.store.readStream(agentPairingStream(acting.pairing.id, '').streamId));
+    const unwritten: string[] = [];
+    for (const event of pairingEvents) {
+      if (event.type !== 'agent_pairing.order_registered') continue;
+      const orderId = String(event.data.orderId);
+      if (!unknown.has(orderId) || Date.parse(event.metadata.occurredAt) > cutoff) continue;
+      const written = await this.store.readStream(marketOrderStream(orderId, '').streamId);
+      if (written.length === 0) unwritten.push(orderId);
+    }
+    return unwritten;
+  }
+}
