@@ -128,7 +128,6 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
         ? [{ kind: 'headers', fingerprint: headers.fingerprint }]
         : [];
     const headerReuse = await this.claims.reuseOf(headerKeys, orderId, this.now());
-    if (!headerReuse) await this.claims.claim(headerKeys, orderId, ctx);
     const resolution = this.routes(order, service);
     const ids = {
       taskId: order.taskId ?? this.ids.next('task'),
@@ -160,9 +159,11 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
 
     const execution: Execution = { order: current, service, ...ids, input, headers, ctx };
     const candidates = resolution.candidates;
-    // Step 8: the task (created on the first execution), routing, the first route and its run.
+    // Step 8: the headers claimed for this order (a concurrent execute of another order with them loses
+    // here), then the task (created on the first execution), routing, the first route and its run.
     let task: LiveTaskState;
     try {
+      await this.claims.claim(headerKeys, orderId, ctx);
       task = await this.recordTask(execution, [
         ...(order.taskId === null ? [this.createTask(execution)] : []),
         { type: 'start_routing', id: ids.taskId, input },
@@ -171,7 +172,8 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
       ]);
     } catch (error) {
       // Nothing was dispatched: the order returns to where it was, and the client may try again.
-      await this.finish(execution, { kind: 'retryable_failure', errorMessage: 'the execution could not be recorded' });
+      const errorMessage = error instanceof DomainError ? error.message : 'the execution could not be recorded';
+      await this.finish(execution, { kind: 'retryable_failure', errorMessage });
       throw error;
     }
 
@@ -229,7 +231,7 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
       if (rejectedPayment) {
         throw paymentRequired('payment_rejected', payment?.status ?? null, { challenge, retryable: true });
       }
-      throw executionFailed(errorMessage, { retryable: true, orderStatus: order.status, taskId, runId });
+      throw executionFailed(errorMessage, { orderId: order.id, taskId, runId, retryable: true, orderStatus: order.status });
     }
     const outcomeId = this.ids.next('out');
     await this.recordTask(execution, [
@@ -238,10 +240,11 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
     ]);
     const { order } = await this.finish(execution, { kind: 'failed', outcomeId, errorMessage, providerStatus: verdict.providerStatus });
     throw executionFailed(errorMessage, {
-      retryable: false,
-      orderStatus: order.status,
+      orderId: order.id,
       taskId,
       runId,
+      retryable: false,
+      orderStatus: order.status,
       outcomeId,
       ...(verdict.providerStatus !== null ? { providerStatus: verdict.providerStatus } : {}),
     });
