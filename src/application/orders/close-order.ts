@@ -8,6 +8,7 @@ import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { MachineGates } from '../machines/machine-gates';
 import { AggregateStreams } from '../shared/aggregate-streams';
 import { CommandContext } from '../shared/command-context';
+import { InterruptedExecutions } from './interrupted-executions';
 import { OrderAgentAccess } from './order-access';
 import { orderPaymentSettings } from './order-payment-settings';
 import { failPendingTaskOfCancelledOrder } from './pending-task';
@@ -35,13 +36,16 @@ export class CloseOrderHandler implements ICommandHandler<CloseOrder, MarketOrde
     private readonly streams: AggregateStreams,
     private readonly gates: MachineGates,
     private readonly access: OrderAgentAccess,
+    private readonly interrupted: InterruptedExecutions,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async execute({ orderId, closing, session, ctx }: CloseOrder): Promise<MarketOrderRecord> {
-    const { order } = await loadRecords(this.streams, orderId);
+    const records = await loadRecords(this.streams, orderId);
+    const { order } = records;
     this.gates.existence(order.machineId);
     await this.access.check(order, session);
+    if (closing.type === 'cancel') await this.interrupted.endIfInterrupted(records, ctx);
     const { state, events, eventIds } = await this.streams.handle(
       marketOrderStream(orderId, order.machineId),
       marketOrderDecider,

@@ -48,6 +48,7 @@ import {
 } from '../ports/provider-adapter.port';
 import { AggregateStreams } from '../shared/aggregate-streams';
 import { CommandContext } from '../shared/command-context';
+import { InterruptedExecutions } from './interrupted-executions';
 import { OrderAgentAccess } from './order-access';
 import { orderPaymentSettings } from './order-payment-settings';
 import { PaymentClaims } from './payment-claims';
@@ -103,6 +104,7 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
     private readonly gates: MachineGates,
     private readonly access: OrderAgentAccess,
     private readonly claims: PaymentClaims,
+    private readonly interrupted: InterruptedExecutions,
     @Inject(CATALOG) private readonly catalog: Catalog,
     @Inject(POLICIES_READ_MODEL) private readonly policies: PoliciesReadModel,
     @Inject(PROVIDER_ADAPTERS) private readonly adapters: readonly ProviderAdapter[],
@@ -113,10 +115,10 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
 
   async execute({ orderId, request, session, ctx }: ExecuteOrder): Promise<ExecuteOrderOutcome> {
     // Step 1.
-    const records = await loadRecords(this.streams, orderId);
-    const { order, payment } = records;
-    await this.access.check(order, session);
-    const machine = await this.gates.active(order.machineId);
+    const loaded = await loadRecords(this.streams, orderId);
+    await this.access.check(loaded.order, session);
+    const machine = await this.gates.active(loaded.order.machineId);
+    const { order, payment } = await this.interrupted.endIfInterrupted(loaded, ctx);
     // Step 2 for orders already executed (the decider answers it again under the stream's lock).
     if (order.status === 'delivered' || order.status === 'handoff') return this.recorded(order);
 

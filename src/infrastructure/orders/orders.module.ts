@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CloseOrderHandler } from '../../application/orders/close-order';
 import { CreateOrderHandler } from '../../application/orders/create-order';
 import { ExecuteOrderHandler } from '../../application/orders/execute-order';
+import { InterruptedExecutions } from '../../application/orders/interrupted-executions';
 import { OrderAgentAccess } from '../../application/orders/order-access';
 import { PairingSpend } from '../../application/orders/pairing-spend';
 import { CreatePaymentIntentHandler } from '../../application/orders/create-payment-intent';
@@ -38,6 +39,7 @@ export { quotesProjection } from './quotes.projection';
     { provide: QUOTE_INDEX, useClass: SqliteQuoteIndex },
     OrderAgentAccess,
     PairingSpend,
+    InterruptedExecutions,
     CreateOrderHandler,
     ListOrdersHandler,
     GetOrderHandler,
