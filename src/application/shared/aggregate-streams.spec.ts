@@ -153,6 +153,29 @@ describe('AggregateStreams (ARCHITECTURE §3)', () => {
       await streams.handle(ref, counterDecider, { type: 'increment_twice' }, ctx);
       await expect(streams.load(ref.streamId, counterDecider)).resolves.toEqual({ state: { count: 2 }, revision: 1 });
     });
+
+    it('keeps the folded state: a later load reads only the tail, including events another writer appended', async () => {
+      await streams.handle(ref, counterDecider, { type: 'increment_twice' }, ctx);
+      await streams.load(ref.streamId, counterDecider);
+      // Another instance (a second AggregateStreams on the same store) appends.
+      await new AggregateStreams(store, clock, new UlidIds()).handle(ref, counterDecider, { type: 'increment' }, ctx);
+      const reads = jest.spyOn(store, 'readStream');
+      await expect(streams.load(ref.streamId, counterDecider)).resolves.toEqual({ state: { count: 3 }, revision: 2 });
+      expect(reads).toHaveBeenCalledWith(ref.streamId, { fromRevision: 2 });
+      await expect(streams.load(ref.streamId, counterDecider)).resolves.toEqual({ state: { count: 3 }, revision: 2 });
+      expect(reads).toHaveBeenLastCalledWith(ref.streamId, { fromRevision: 3 });
+    });
+
+    it('keeps states per decider: another decider of the same stream folds from the start', async () => {
+      await streams.handle(ref, counterDecider, { type: 'increment_twice' }, ctx);
+      await streams.load(ref.streamId, counterDecider);
+      const eventsSeen = {
+        ...counterDecider,
+        initialState: () => ({ count: 0, seen: 0 }),
+        evolve: (s: { count: number; seen: number }, e: CounterEvent) => ({ count: e.data.count, seen: s.seen + 1 }),
+      };
+      await expect(streams.load(ref.streamId, eventsSeen)).resolves.toEqual({ state: { count: 2, seen: 2 }, revision: 1 });
+    });
   });
 
   describe('handle', () => {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DecideContext, Decider, DomainEvent, fold } from '../../domain/shared/decider';
 import { DomainError } from '../../domain/shared/domain-error';
 import { CLOCK, Clock } from '../ports/clock.port';
-import { EVENT_STORE, EventStore, NewEvent, Position, StoredEvent, WrongExpectedRevisionError } from '../ports/event-store.port';
+import { EVENT_STORE, EventStore, NewEvent, Position, WrongExpectedRevisionError } from '../ports/event-store.port';
 import { IDS, Ids } from '../ports/ids.port';
 import { READ_MODEL_SYNC, ReadModelSync } from '../ports/read-model-sync.port';
 import { CommandContext } from './command-context';
@@ -50,6 +50,7 @@ const READ_YOUR_WRITES_TIMEOUT_MS = 2000;
 export class AggregateStreams {
   private readonly logger = new Logger(AggregateStreams.name);
   private readonly queues = new Map<string, Promise<void>>();
+  private readonly states = new WeakMap<object, Map<string, Folded<unknown>>>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -58,12 +59,31 @@ export class AggregateStreams {
     @Optional() @Inject(READ_MODEL_SYNC) private readonly readModels?: ReadModelSync,
   ) {}
 
+  /**
+   * The stream's state under `decider`. Folded states are kept per decider and stream (at most
+   * STATE_CACHE_SIZE streams each, least recently used out), so a load reads only the events appended
+   * since — by this process or any other: the tail is always read from the store. States are immutable
+   * (evolve returns new values), so a kept state is never changed behind the cache's back.
+   */
   async load<S, E extends DomainEvent>(
     streamId: string,
     decider: Pick<Decider<unknown, S, E>, 'initialState' | 'evolve'>,
   ): Promise<{ state: S; revision: number }> {
-    const events = await this.read(streamId);
-    return { state: fold(decider, events as unknown as E[]), revision: events.length - 1 };
+    let states = this.states.get(decider) as Map<string, Folded<S>> | undefined;
+    if (!states) {
+      states = new Map();
+      this.states.set(decider, states);
+    }
+    const cached = states.get(streamId);
+    const events = await withStore(() => this.store.readStream(streamId, cached ? { fromRevision: cached.revision + 1 } : {}));
+    const state = cached
+      ? (events as unknown as E[]).reduce((s, e) => decider.evolve(s, e), cached.state)
+      : fold(decider, events as unknown as E[]);
+    const revision = events.length > 0 ? events[events.length - 1].revision : (cached?.revision ?? -1);
+    states.delete(streamId);
+    if (revision >= 0) states.set(streamId, { state, revision });
+    if (states.size > STATE_CACHE_SIZE) states.delete(states.keys().next().value as string);
+    return { state, revision };
   }
 
   async handle<C, S, E extends DomainEvent, X extends DecideContext = DecideContext>(
@@ -154,11 +174,12 @@ export class AggregateStreams {
     const caughtUp = await this.readModels.waitFor(position, READ_YOUR_WRITES_TIMEOUT_MS);
     if (!caughtUp) this.logger.warn(`Read models did not reach position ${position} within ${READ_YOUR_WRITES_TIMEOUT_MS} ms`);
   }
-
-  private read(streamId: string): Promise<StoredEvent[]> {
-    return withStore(() => this.store.readStream(streamId));
-  }
 }
+
+type Folded<S> = { state: S; revision: number };
+
+/** Streams whose folded state is kept, per decider. */
+export const STATE_CACHE_SIZE = 10_000;
 
 /** 5–25 ms, doubling: spreads retries of racing writers without stalling the request. */
 function jitteredBackoff(attempt: number): Promise<void> {
