@@ -98,33 +98,35 @@ export class CreateOrderHandler implements ICommandHandler<CreateOrder, MarketOr
       { providerKey: service.providerKey, serviceType: service.serviceType, executionMode: service.executionMode },
       amount,
     );
-    const excludedOrderIds = await this.spend.excludedOrderIds(acting, utcDay(this.now()));
-    await withPairingStore(() =>
-      this.streams.handle(
-        agentPairingStream(acting.pairing.id, request.machineId),
-        agentPairingDecider,
-        {
-          type: 'register_order',
-          id: acting.pairing.id,
-          machineId: request.machineId,
-          orderId,
-          amount: amount.amount,
-          currency: amount.currency,
-          subject: { skillKey: service.skillKey, serviceId: service.id },
-          machinePolicyDenial: machinePolicyDenial ?? undefined,
-          excludedOrderIds,
-        },
-        ctx,
-        { waitForReadModels: false },
-      ),
-    );
-    // Step 10. Were this append to fail after the registration, the order would count against the day's
-    // spend without existing until UNWRITTEN_ORDER_GRACE_MS has passed (PairingSpend).
-    const { state } = await this.streams.handle(marketOrderStream(orderId, request.machineId), marketOrderDecider, command, ctx, {
-      context: { settings: orderPaymentSettings(this.config) },
+    return this.spend.creatingOrder(orderId, async () => {
+      const excludedOrderIds = await this.spend.excludedOrderIds(acting, utcDay(this.now()));
+      await withPairingStore(() =>
+        this.streams.handle(
+          agentPairingStream(acting.pairing.id, request.machineId),
+          agentPairingDecider,
+          {
+            type: 'register_order',
+            id: acting.pairing.id,
+            machineId: request.machineId,
+            orderId,
+            amount: amount.amount,
+            currency: amount.currency,
+            subject: { skillKey: service.skillKey, serviceId: service.id },
+            machinePolicyDenial: machinePolicyDenial ?? undefined,
+            excludedOrderIds,
+          },
+          ctx,
+          { waitForReadModels: false },
+        ),
+      );
+      // Step 10. Were this append to fail after the registration, the order would count against the day's
+      // spend without existing until UNWRITTEN_ORDER_GRACE_MS has passed (PairingSpend).
+      const { state } = await this.streams.handle(marketOrderStream(orderId, request.machineId), marketOrderDecider, command, ctx, {
+        context: { settings: orderPaymentSettings(this.config) },
+      });
+      if (state.kind !== 'live') throw new Error(`Creating ${orderId} stored no order`);
+      return state.order;
     });
-    if (state.kind !== 'live') throw new Error(`Creating ${orderId} stored no order`);
-    return state.order;
   }
 
   /** §7.5.2 step 1 reasons. */

@@ -22,6 +22,19 @@ export class PairingSpend {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
+  /** Orders this process is creating right now: registered (or about to be), order not yet projected. */
+  private readonly creating = new Set<string>();
+
+  /** Runs the creation of `orderId` (registration, then the order write) marked as in flight. */
+  async creatingOrder<T>(orderId: string, create: () => Promise<T>): Promise<T> {
+    this.creating.add(orderId);
+    try {
+      return await create();
+    } finally {
+      this.creating.delete(orderId);
+    }
+  }
+
   /** Cancelled, failed or refunded orders (read model), and registrations whose order was never written. */
   async excludedOrderIds(acting: LivePairing, day: string): Promise<string[]> {
     return [...this.orders.spendExcludedOrderIds(acting.pairing.id, day), ...(await this.unwrittenRegistrations(acting, day))];
@@ -32,14 +45,14 @@ export class PairingSpend {
    * second write; no store offers one atomic write across both (EventStoreDB has no multi-stream
    * transactions). A registration therefore counts while its order may still be on its way, and stops
    * counting once it is older than the grace period with its order stream still empty (the order append
-   * failed, or the process stopped between the two). Only registrations the read model does not know
-   * are looked at, so the common case reads nothing more.
+   * failed, or the process stopped between the two). Only registrations neither the read model nor this
+   * process's creations in flight know are looked at, so the common case reads nothing more.
    */
   private async unwrittenRegistrations(acting: LivePairing, day: string): Promise<string[]> {
     const registered = acting.spend.filter((order) => order.day === day).map((order) => order.orderId);
     if (registered.length === 0) return [];
     const known = new Set(this.orders.orderIdsOf(acting.pairing.id, day));
-    const unknown = new Set(registered.filter((orderId) => !known.has(orderId)));
+    const unknown = new Set(registered.filter((orderId) => !known.has(orderId) && !this.creating.has(orderId)));
     if (unknown.size === 0) return [];
     const cutoff = this.clock.now().getTime() - UNWRITTEN_ORDER_GRACE_MS;
     const pairingEvents = await withPairingStore(() => this.store.readStream(agentPairingStream(acting.pairing.id, '').streamId));
