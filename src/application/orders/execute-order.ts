@@ -10,6 +10,7 @@ import {
 } from '../../domain/order/market-order.decider';
 import { MarketOrderRecord, MarketPaymentChallenge, OrderRecords } from '../../domain/order/market-order-types';
 import { paymentRequired } from '../../domain/order/order-errors';
+import { x402Challenge } from '../../domain/order/payment-challenge';
 import { PaymentHeaders, paymentHeadersFacts, PaymentHeadersFacts } from '../../domain/order/payment-headers';
 import { PaymentReuseKey } from '../../domain/order/payment-reuse.decider';
 import { agentPairingDecider, agentPairingStream } from '../../domain/pairing/agent-pairing.decider';
@@ -395,17 +396,10 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
       .filter((key) => !(typeof supplied[key] === 'string' && supplied[key] !== ''));
   }
 
-  /** A provider `402` on an x402 payment: its new challenge (JSON body, else the `payment-required` header). */
+  /** A provider `402` on an x402 payment: its new challenge. */
   private challengeOf(result: AttemptResult, extras: ProviderResponseExtras | undefined): MarketPaymentChallenge {
-    const headers = extras?.challengeHeaders ?? {};
     const body = result.kind === 'response' ? (typeof result.body === 'string' ? result.body : result.body.toString('utf8')) : '';
-    return {
-      protocol: 'x402',
-      httpStatus: 402,
-      paymentRequired: parseJson(body) ?? parseJson(Buffer.from(headers['payment-required'] ?? '', 'base64').toString('utf8')) ?? null,
-      headers: { ...headers },
-      fetchedAt: this.now(),
-    };
+    return x402Challenge(body, extras?.challengeHeaders ?? {}, this.now());
   }
 
   private now(): string {
@@ -448,13 +442,4 @@ function liveOrder(state: MarketOrderState, orderId: string): MarketOrderRecord 
 /** `502 EXECUTION_FAILED` (§7.5.10 step 9). */
 function executionFailed(errorMessage: string, details: Record<string, string | number | boolean>): DomainError {
   return new DomainError('EXECUTION_FAILED', `Execution failed: ${errorMessage}`, details);
-}
-
-function parseJson(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }

@@ -45,12 +45,12 @@ export class InterruptedExecutions {
     const { state } = await this.streams.load(stream.streamId, taskDecider);
     const run = state.kind === 'live' ? latestRun(state) : undefined;
     const runInFlight = state.kind === 'live' && state.task.status === 'running' && run?.status === 'running';
-    const outcomeId = this.ids.next('out');
+    const outcomeId = runInFlight ? this.ids.next('out') : null;
     if (state.kind === 'live' && (state.task.status === 'routing' || state.task.status === 'running')) {
       const steps: TaskCommand[] = runInFlight
         ? [
             { type: 'finish_run', id: order.taskId, runId: run!.id, status: 'failed', error: INTERRUPTED_RUN_ERROR },
-            { type: 'record_outcome', id: order.taskId, outcomeId, runId: run!.id, result: { status: 'failed' } },
+            { type: 'record_outcome', id: order.taskId, outcomeId: outcomeId!, runId: run!.id, result: { status: 'failed' } },
           ]
         : [{ type: 'return_to_pending', id: order.taskId }];
       await this.streams.handle(stream, taskDecider, { type: 'steps', id: order.taskId, steps }, ctx, { waitForReadModels: false });
@@ -64,7 +64,7 @@ export class InterruptedExecutions {
         routeId: runInFlight ? run!.routeId : order.routeId,
         runId: runInFlight ? run!.id : order.runId,
         result: runInFlight
-          ? { kind: 'failed', outcomeId, errorMessage: INTERRUPTED_RUN_ERROR }
+          ? { kind: 'failed', outcomeId: outcomeId!, errorMessage: INTERRUPTED_RUN_ERROR }
           : { kind: 'retryable_failure', errorMessage: 'interrupted before the request was sent' },
       },
       ctx,

@@ -2,6 +2,7 @@ import { ProviderAdapter, ProviderAnswer, ProviderInvocation, ProviderResponseEx
 import { CatalogService, MarketServiceEndpoint } from '../../domain/catalog/catalog-types';
 import { AttemptResult, MAX_RESPONSE_BYTES } from '../../domain/task/dispatch-result';
 import { RouteCandidate } from '../../domain/task/route-resolution';
+import { X402_CHALLENGE_HEADERS } from '../../domain/order/payment-challenge';
 
 /** §8.5.4 payment headers: `PaymentHeaders` member → HTTP header. */
 const PAYMENT_HEADERS = [
@@ -12,7 +13,6 @@ const PAYMENT_HEADERS = [
 ] as const;
 
 /** Response headers kept verbatim for a new payment challenge. */
-const CHALLENGE_HEADERS = ['payment-required', 'www-authenticate'] as const;
 
 /** Error codes (Node `net`/`dns`, undici) meaning the request never reached the target (§8.5.3). */
 const NOT_REACHED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -171,7 +171,7 @@ function credentialValue(invocation: ProviderInvocation): string | null {
 
 function extrasOf(headers: Headers): ProviderResponseExtras {
   const challengeHeaders: Record<string, string> = {};
-  for (const name of CHALLENGE_HEADERS) {
+  for (const name of X402_CHALLENGE_HEADERS) {
     const value = headers.get(name);
     if (value !== null) challengeHeaders[name] = value;
   }

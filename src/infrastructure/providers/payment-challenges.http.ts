@@ -1,11 +1,11 @@
 import { ChallengeRequest, ChallengeResult, PaymentChallenges } from '../../application/ports/payment-challenges.port';
 import { Clock } from '../../application/ports/clock.port';
+import { X402_CHALLENGE_HEADERS, x402Challenge } from '../../domain/order/payment-challenge';
 
 /**
  * §7.5.4 step 7 over HTTP with the generic provider protocol of §8.5.4: the endpoint's method (default
  * POST), `input` as query parameters for GET/DELETE and as the JSON body otherwise, no payment header.
- * A `402` is the challenge; its requirements come from a JSON body, else the base64 JSON of the
- * `payment-required` header.
+ * A `402` is the challenge (`x402Challenge`).
  */
 export class HttpPaymentChallenges implements PaymentChallenges {
   constructor(
@@ -35,39 +35,15 @@ export class HttpPaymentChallenges implements PaymentChallenges {
       const text = await response.text();
       if (response.status !== 402) return { ok: false, reason: 'unexpected_status', providerStatus: response.status };
       const verbatim: Record<string, string> = {};
-      for (const name of ['payment-required', 'www-authenticate']) {
+      for (const name of X402_CHALLENGE_HEADERS) {
         const value = response.headers.get(name);
         if (value !== null) verbatim[name] = value;
       }
-      return {
-        ok: true,
-        challenge: {
-          protocol: 'x402',
-          httpStatus: 402,
-          paymentRequired: requirementsOf(text, verbatim['payment-required']),
-          headers: verbatim,
-          fetchedAt: this.clock.now().toISOString(),
-        },
-      };
+      return { ok: true, challenge: x402Challenge(text, verbatim, this.clock.now().toISOString()) };
     } catch {
       return { ok: false, reason: abort.signal.aborted ? 'timeout' : 'network' };
     } finally {
       clearTimeout(timer);
     }
-  }
-}
-
-function requirementsOf(body: string, header: string | undefined): unknown {
-  const parsed = parseJson(body);
-  if (parsed !== undefined) return parsed;
-  if (header === undefined) return null;
-  return parseJson(Buffer.from(header, 'base64').toString('utf8')) ?? null;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
   }
 }
