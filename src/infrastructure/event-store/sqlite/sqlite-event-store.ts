@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   AppendResult,
@@ -76,9 +76,18 @@ const COLUMNS =
  * whose autoincrement key is the global position and whose (stream_id, revision) key enforces
  * optimistic concurrency.
  *
- * Durability: `synchronous = FULL`, so a resolved append has been fsynced. Appends issued in the same
- * event-loop turn are group-committed: one transaction, one fsync, each append in its own savepoint so
- * a conflicting append fails alone and never leaves a partial write.
+ * Durability: a resolved append has been fsynced. Appends issued in the same event-loop turn are
+ * group-committed: one transaction, each append in its own savepoint so a conflicting append fails alone
+ * and never leaves a partial write. The commit itself runs with `synchronous = NORMAL` (written to the
+ * WAL, not yet synced) and the WAL file is then fsynced off the event loop (libuv's thread pool), which
+ * is what `synchronous = FULL` does at every commit, but without blocking every request behind the disk
+ * for the ~150 µs of each fsync: while one fsync runs, further commits accumulate and the next fsync
+ * covers them all. Appends resolve, and subscribers (projections) are woken, only once their commit is
+ * synced; an error of the fsync makes the store unavailable (a write whose durability is unknown is
+ * never acknowledged, and nothing is written after it). A reader may see a commit in the ~fsync window
+ * before it is synced (as SQLite's own readers would); after a power cut such a commit can be gone with
+ * nobody having been told it was written, and a read model that applied it is ahead of the store and
+ * rebuilt at start (ProjectionEngine).
  */
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
@@ -86,6 +95,14 @@ export class SqliteEventStore implements EventStore {
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
   private closed = false;
+  /** The WAL file (absent for `:memory:`), opened at the first commit, fsynced after commits. */
+  private readonly walPath: string | null;
+  private walFd: number | null = null;
+  /** Commits written but not yet synced, in commit order; their appends resolve after the next fsync. */
+  private unsynced: Array<{ settle: (failure?: unknown) => void }> = [];
+  private syncing: Promise<void> | null = null;
+  /** Set when an fsync failed: every later append is refused. */
+  private syncFailure: EventStoreUnavailableError | null = null;
 
   private readonly lastOfStream: Database.Statement<[string], { revision: number; hash: string }>;
   private readonly insert: Database.Statement<unknown[]>;
@@ -96,12 +113,20 @@ export class SqliteEventStore implements EventStore {
   private readonly last: Database.Statement<[], Row>;
   private readonly commitBatch: (batch: PendingAppend[]) => Array<{ ok: AppendResult } | { error: unknown }>;
 
-  constructor(options: { path: string }) {
+  private readonly fsync: (fd: number) => Promise<void>;
+
+  constructor(options: {
+    path: string;
+    /** How a file descriptor is fsynced (a seam for fault tests). */ fsync?: (fd: number) => Promise<void>;
+  }) {
+    this.fsync = options.fsync ?? ((fd) => new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve()))));
     const file = options.path === ':memory:' ? ':memory:' : resolve(options.path);
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // FULL for :memory: (no WAL file to sync; the setting is moot); files are synced by syncWal().
+    this.walPath = file === ':memory:' ? null : `${file}-wal`;
+    this.db.pragma(this.walPath ? 'synchronous = NORMAL' : 'synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
 
@@ -135,6 +160,7 @@ export class SqliteEventStore implements EventStore {
 
   append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new EventStoreUnavailableError('The event store is closed'));
+    if (this.syncFailure) return Promise.reject(this.syncFailure);
     if (events.length === 0) return Promise.reject(new Error('append needs at least one event'));
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ streamId, events, expected, resolve, reject });
@@ -150,6 +176,10 @@ export class SqliteEventStore implements EventStore {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
+    if (this.syncFailure) {
+      for (const p of batch) p.reject(this.syncFailure);
+      return;
+    }
     let outcomes: Array<{ ok: AppendResult } | { error: unknown }>;
     try {
       outcomes = this.commitBatch(batch);
@@ -159,8 +189,44 @@ export class SqliteEventStore implements EventStore {
       for (const p of batch) p.reject(failure);
       return;
     }
-    outcomes.forEach((outcome, i) => ('ok' in outcome ? batch[i].resolve(outcome.ok) : batch[i].reject(outcome.error)));
-    this.signal.notify();
+    // A conflict wrote nothing and is answered now; the written appends once their commit is synced.
+    const written: Array<(failure?: unknown) => void> = [];
+    outcomes.forEach((outcome, i) => {
+      if ('ok' in outcome) written.push((failure) => (failure ? batch[i].reject(failure) : batch[i].resolve(outcome.ok)));
+      else batch[i].reject(outcome.error);
+    });
+    if (written.length === 0) return;
+    const settle = (failure?: unknown) => {
+      for (const one of written) one(failure);
+    };
+    if (!this.walPath) {
+      settle();
+      this.signal.notify();
+      return;
+    }
+    this.unsynced.push({ settle });
+    this.syncing ??= this.syncWal();
+  }
+
+  /** fsyncs the WAL until no commit is left unsynced; each fsync covers every commit written before it. */
+  private async syncWal(): Promise<void> {
+    while (this.unsynced.length > 0) {
+      const covered = this.unsynced;
+      this.unsynced = [];
+      try {
+        this.walFd ??= openSync(this.walPath!, 'r+');
+        await this.fsync(this.walFd);
+      } catch (error) {
+        // Committed, but whether it is on disk is unknown: not acknowledged, and nothing more is written.
+        this.syncFailure = new EventStoreUnavailableError(`SQLite WAL fsync failed: ${(error as Error).message}`, error);
+        for (const c of [...covered, ...this.unsynced]) c.settle(this.syncFailure);
+        this.unsynced = [];
+        break;
+      }
+      for (const c of covered) c.settle();
+      this.signal.notify();
+    }
+    this.syncing = null;
   }
 
   /** Runs inside a savepoint of the batch transaction. */
@@ -258,6 +324,10 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) return;
     if (this.queue.length) this.flush();
     this.closed = true;
+    // Appends already committed are acknowledged once synced, not dropped.
+    while (this.syncing) await this.syncing;
+    if (this.walFd !== null) closeSync(this.walFd);
+    this.walFd = null;
     this.signal.notify();
     this.db.close();
   }
