@@ -9,9 +9,9 @@
  *   B2  Nest + FastifyAdapter (the Fastify options of app-factory.ts) + a global ValidationPipe
  *       (whitelist, forbidNonWhitelisted, transform) answering a trivial POST with a class-validator DTO,
  *       no store and no project module;
- *   B3  (for reference) the project's own stack (createApp: admission and API key, RequestShapeInterceptor,
- *       idempotency and status interceptors, error filter) answering a trivial validated POST mounted
- *       through AppModule `imports`, touching no store.
+ *   B3  (for reference) the project's own stack (createApp: admission and API key, RequestPipelineInterceptor
+ *       with request-shape validation, idempotency and HttpResult status, error filter) answering a trivial
+ *       validated POST mounted through AppModule `imports`, touching no store.
  *
  * Lifecycle, run as phases so that each step's requests/s and latencies compare directly with the
  * baselines: (1) POST /market/orders for N fresh orders, then for those N orders (2) payment-intent

@@ -5,10 +5,8 @@ import { AppModule, AppModuleOptions } from '../app.module';
 import { IdempotencyRecords } from '../application/idempotency/idempotency-records';
 import { BODY_LIMIT_BYTES } from './errors/error-response';
 import { ErrorFilter } from './errors/error.filter';
-import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { fastifyPipeline } from './pipeline/fastify-pipeline';
-import { ResponseStatusInterceptor } from './shared/response-status.interceptor';
-import { RequestShapeInterceptor } from './validation/request-shape.interceptor';
+import { RequestPipelineInterceptor } from './pipeline/request-pipeline.interceptor';
 
 export type CreateAppOptions = AppModuleOptions & { logger: LoggerService };
 
@@ -38,13 +36,9 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
   });
   app.setGlobalPrefix('api/v1', { exclude: [{ path: 'health', method: RequestMethod.GET }] });
   app.useGlobalFilters(new ErrorFilter());
-  // Order matters (§0.14): shape validation (step 5) runs first, idempotency (step 6) next; the
-  // status interceptor wraps idempotency so that replayed HttpResults get their status too.
-  app.useGlobalInterceptors(
-    new RequestShapeInterceptor(),
-    new ResponseStatusInterceptor(),
-    new IdempotencyInterceptor(app.get(IdempotencyRecords)),
-  );
+  // One interceptor, after the guards (§0.14): shape validation (step 5), idempotency (step 6), then
+  // the HttpResult status, which wraps idempotency so that replayed HttpResults get their status too.
+  app.useGlobalInterceptors(new RequestPipelineInterceptor(app.get(IdempotencyRecords)));
   app.enableShutdownHooks();
   await app.init();
   return app;

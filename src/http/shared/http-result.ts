@@ -1,6 +1,6 @@
 /**
  * A response whose status depends on the outcome (201 created vs 200 existing, 202 handoff, a
- * replayed status). Controllers return it; ResponseStatusInterceptor applies it.
+ * replayed status). Controllers return it; RequestPipelineInterceptor applies it.
  */
 export class HttpResult<T = unknown> {
   constructor(

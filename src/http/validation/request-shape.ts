@@ -1,10 +1,9 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor, Type } from '@nestjs/common';
+import { ExecutionContext, Type } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { plainToInstance } from 'class-transformer';
-import { getMetadataStorage, validate, ValidatorOptions } from 'class-validator';
+import { getMetadataStorage, validateSync, ValidatorOptions } from 'class-validator';
 import { FastifyRequest } from 'fastify';
-import { Observable } from 'rxjs';
 import { ValidationIssue, validationError } from '../../domain/shared/domain-error';
 import { pointerToken, toValidationIssues } from './validation-issues';
 
@@ -28,18 +27,21 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /**
  * Step 5 of §0.14, as one step for every route: path, query, headers and body are validated against
  * the DTO classes the controller method declares (`@Body() dto: X`, `@Query() q: Y`, `@Param() p: Z`).
- * It runs after the guards (agent credentials, step 4) and before idempotency (step 6). Nest reads
- * parameters only after interceptors, so the validated instances replace `request.body/query/params`
- * and controllers receive them; the raw documented input is kept for the idempotency fingerprint.
- * A route that declares no body accepts an absent body or `{}` only; a route whose body members are all
- * optional also accepts an absent body (as `{}`).
+ * RequestPipelineInterceptor runs it after the guards (agent credentials, step 4) and before
+ * idempotency (step 6). Nest reads parameters only after interceptors, so the validated instances
+ * replace `request.body/query/params` and controllers receive them; the raw documented input is kept
+ * for the idempotency fingerprint. A route that declares no body accepts an absent body or `{}` only; a
+ * route whose body members are all optional also accepts an absent body (as `{}`).
+ *
+ * Validation is synchronous (`validateSync`): no validator of the DTOs is asynchronous (the custom ones
+ * of `registerDecorator` return booleans and none is declared `async`), so `validate` would only add
+ * promises. A validator that must be asynchronous needs `validate` here again: `validateSync` skips it.
  */
-@Injectable()
-export class RequestShapeInterceptor implements NestInterceptor {
+export class RequestShapeValidator {
   private readonly shapes = new WeakMap<object, RouteShape>();
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+  /** Validates the request against its route's DTOs and puts the validated instances in its place; throws VALIDATION_ERROR. */
+  apply(context: ExecutionContext, request: FastifyRequest): void {
     const shape = this.shapeOf(context);
     const issues: ValidationIssue[] = [];
 
@@ -70,7 +72,7 @@ export class RequestShapeInterceptor implements NestInterceptor {
       if (kind === 'body' && (raw === undefined || raw === null)) {
         // A body whose members are all optional may be left out: it means `{}`.
         const empty = plainToInstance(metatype, {}, { enableImplicitConversion: false }) as object;
-        if ((await validate(empty, OPTIONS.body)).length === 0) {
+        if (validateSync(empty, OPTIONS.body).length === 0) {
           validated.body = empty;
           continue;
         }
@@ -79,7 +81,7 @@ export class RequestShapeInterceptor implements NestInterceptor {
       }
       if (kind === 'query') issues.push(...repeatedParameters(raw as Record<string, unknown>, metatype));
       const instance = plainToInstance(metatype, raw ?? {}, { enableImplicitConversion: false });
-      const errors = await validate(instance as object, OPTIONS[kind]);
+      const errors = validateSync(instance as object, OPTIONS[kind]);
       issues.push(...toValidationIssues(errors, LOCATION[kind]));
       if (kind === 'body') issues.push(...droppedMembers(raw, instance, ''));
       validated[kind] = instance as object;
@@ -98,7 +100,6 @@ export class RequestShapeInterceptor implements NestInterceptor {
     if (validated.body) request.body = validated.body;
     if (validated.query) request.query = validated.query;
     if (validated.param) request.params = validated.param;
-    return next.handle();
   }
 
   private shapeOf(context: ExecutionContext): RouteShape {

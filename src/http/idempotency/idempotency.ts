@@ -1,6 +1,6 @@
-import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { CallHandler, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { from, lastValueFrom, Observable } from 'rxjs';
+import { lastValueFrom } from 'rxjs';
 import { Claim, IdempotencyRecords } from '../../application/idempotency/idempotency-records';
 import { canonicalHash } from '../../domain/shared/canonical-json';
 import { toErrorReply } from '../errors/error-response';
@@ -11,25 +11,28 @@ import { requestPath } from '../shared/request-state';
 const ONE_TIME_SECRETS = new Set(['pairingToken', 'agentToken']);
 
 /**
- * Step 6 of §0.14 (after RequestShapeInterceptor): `Idempotency-Key` on POST and PATCH. The first
- * request runs and its response (status < 500) is recorded; the same key with the same fingerprint
- * replays it with `Idempotency-Replayed: true`; with another fingerprint → 422; while running → 409.
+ * Step 6 of §0.14 (run by RequestPipelineInterceptor after request-shape validation, step 5):
+ * `Idempotency-Key` on POST and PATCH. The first request runs and its response (status < 500) is
+ * recorded; the same key with the same fingerprint replays it with `Idempotency-Replayed: true`; with
+ * another fingerprint → 422; while running → 409.
  */
-@Injectable()
-export class IdempotencyInterceptor implements NestInterceptor {
+export class Idempotency {
   private readonly logger = new Logger('Idempotency');
 
   constructor(private readonly records: IdempotencyRecords) {}
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+  /** The request's Idempotency-Key when it takes part in idempotency (POST and PATCH), else undefined. */
+  keyOf(request: FastifyRequest): string | undefined {
     const key = request.headers['idempotency-key'];
-    if (typeof key !== 'string' || (request.method !== 'POST' && request.method !== 'PATCH')) return next.handle();
-    const reply = context.switchToHttp().getResponse<FastifyReply>();
-    return from(this.run(request, reply, key, next));
+    if (typeof key !== 'string' || (request.method !== 'POST' && request.method !== 'PATCH')) return undefined;
+    return key;
   }
 
-  private async run(request: FastifyRequest, reply: FastifyReply, key: string, next: CallHandler): Promise<unknown> {
+  /**
+   * Runs the handler (`next`) under `key`, or replays the recorded response as an HttpResult. Resolves
+   * with what the handler returned (an HttpResult or a plain body), rejects with what it threw.
+   */
+  async run(request: FastifyRequest, reply: FastifyReply, key: string, next: CallHandler): Promise<unknown> {
     const state = request.peaqos;
     const fingerprint = canonicalHash(state.fingerprintInput ?? { query: {}, body: request.body ?? null });
     const scope = { method: request.method, path: requestPath(request), apiKeyHash: state.apiKeyHash, pairingId: state.pairingId, key };
