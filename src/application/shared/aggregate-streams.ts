@@ -69,21 +69,30 @@ export class AggregateStreams {
     streamId: string,
     decider: Pick<Decider<unknown, S, E>, 'initialState' | 'evolve'>,
   ): Promise<{ state: S; revision: number }> {
-    let states = this.states.get(decider) as Map<string, Folded<S>> | undefined;
-    if (!states) {
-      states = new Map();
-      this.states.set(decider, states);
-    }
+    const states = this.statesOf<S>(decider);
     const cached = states.get(streamId);
     const events = await withStore(() => this.store.readStream(streamId, cached ? { fromRevision: cached.revision + 1 } : {}));
     const state = cached
       ? (events as unknown as E[]).reduce((s, e) => decider.evolve(s, e), cached.state)
       : fold(decider, events as unknown as E[]);
     const revision = events.length > 0 ? events[events.length - 1].revision : (cached?.revision ?? -1);
-    states.delete(streamId);
-    if (revision >= 0) states.set(streamId, { state, revision });
-    if (states.size > STATE_CACHE_SIZE) states.delete(states.keys().next().value as string);
+    this.keep(states, streamId, { state, revision });
     return { state, revision };
+  }
+
+  private statesOf<S>(decider: object): Map<string, Folded<S>> {
+    let states = this.states.get(decider) as Map<string, Folded<S>> | undefined;
+    if (!states) {
+      states = new Map();
+      this.states.set(decider, states);
+    }
+    return states;
+  }
+
+  private keep<S>(states: Map<string, Folded<S>>, streamId: string, folded: Folded<S>): void {
+    states.delete(streamId);
+    if (folded.revision >= 0) states.set(streamId, folded);
+    if (states.size > STATE_CACHE_SIZE) states.delete(states.keys().next().value as string);
   }
 
   async handle<C, S, E extends DomainEvent, X extends DecideContext = DecideContext>(
@@ -144,6 +153,10 @@ export class AggregateStreams {
       try {
         const appended = await this.store.append(ref.streamId, newEvents, revision === -1 ? 'no_stream' : revision);
         const nextState = decided.reduce((s, e) => decider.evolve(s, e), state);
+        // The appended events are exactly these, right after `revision`: the next load reads nothing.
+        if (appended.nextRevision === revision + decided.length) {
+          this.keep(this.statesOf<S>(decider), ref.streamId, { state: nextState, revision: appended.nextRevision });
+        }
         if (options.waitForReadModels !== false) await this.waitForReadModels(appended.position);
         return {
           state: nextState,

@@ -108,6 +108,79 @@ describe('SqliteEventStore durability', () => {
   });
 });
 
+/** The in-memory `$all` tail and stream heads must never hide another connection's (process's) writes. */
+describe('SqliteEventStore in-memory tail', () => {
+  let dir: string;
+  let file: string;
+  let mine: SqliteEventStore;
+  let other: SqliteEventStore;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peaqos-sqlite-tail-'));
+    file = path.join(dir, 'events.db');
+    mine = new SqliteEventStore({ path: file });
+    other = new SqliteEventStore({ path: file });
+  });
+  afterEach(async () => {
+    await mine.close();
+    await other.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const ev = (id: string): NewEvent => ({
+    id,
+    type: 'test.happened',
+    data: { id },
+    metadata: {
+      correlationId: 'corr',
+      causationId: null,
+      actor: { type: 'system', id: null },
+      occurredAt: '2026-11-23T00:00:00.000Z',
+      schemaVersion: 1,
+    },
+  });
+  const ids = (events: Array<{ id: string }>) => events.map((e) => e.id);
+
+  it('serves `$all` readers at the head from memory: every reader gets the same decoded event', async () => {
+    await mine.append('a', [ev('e1'), ev('e2')], 'no_stream');
+    const [first, second] = [await mine.readAll({ after: '0' }), await mine.readAll({ after: '0' })];
+    expect(ids(first)).toEqual(['e1', 'e2']);
+    expect(second[1]).toBe(first[1]);
+    expect(first[1].data).toEqual({ id: 'e2' });
+    const [one] = await mine.readAll({ after: '1', limit: 1 });
+    expect(one).toBe(first[1]);
+    expect(await mine.readAll({ after: '2' })).toEqual([]);
+  });
+
+  it("sees another connection's commit at the head, in `$all` and in a stream's tail", async () => {
+    await mine.append('a', [ev('e1')], 'no_stream');
+    expect(await mine.readStream('a', { fromRevision: 1 })).toEqual([]);
+    expect(await mine.readAll({ after: '1' })).toEqual([]);
+
+    await other.append('a', [ev('e2')], 0);
+
+    expect(ids(await mine.readStream('a', { fromRevision: 1 }))).toEqual(['e2']);
+    expect(ids(await mine.readAll({ after: '1' }))).toEqual(['e2']);
+  });
+
+  it("never serves a tail with another connection's commit missing between two of its own", async () => {
+    await mine.append('a', [ev('e1')], 'no_stream');
+    await other.append('b', [ev('e2')], 'no_stream');
+    await mine.append('a', [ev('e3')], 0);
+    expect(ids(await mine.readAll({ after: '0' }))).toEqual(['e1', 'e2', 'e3']);
+    expect(ids(await mine.readAll())).toEqual(['e1', 'e2', 'e3']);
+  });
+
+  it('knows that a stream read whole has nothing after its last event, until anyone appends', async () => {
+    await other.append('c', [ev('e1')], 'no_stream');
+    expect(ids(await mine.readStream('c'))).toEqual(['e1']);
+    expect(await mine.readStream('c', { fromRevision: 1 })).toEqual([]);
+    expect(await mine.readStream('missing')).toEqual([]);
+    await other.append('missing', [ev('e2')], 'no_stream');
+    expect(ids(await mine.readStream('missing'))).toEqual(['e2']);
+  });
+});
+
 async function waitUntil(condition: () => boolean, timeoutMs = 2000): Promise<void> {
   const start = Date.now();
   while (!condition()) {

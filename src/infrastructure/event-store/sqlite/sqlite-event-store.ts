@@ -37,6 +37,9 @@ type Row = [
   hash: string,
 ];
 
+/** What one append wrote: its result, and its rows (none when it was a retry of a written append). */
+type Written = { ok: AppendResult; rows: Row[] };
+
 type PendingAppend = {
   streamId: string;
   events: NewEvent[];
@@ -111,7 +114,17 @@ export class SqliteEventStore implements EventStore {
   private readonly allAfter: Database.Statement<[number, number], Row>;
   private readonly head: Database.Statement<[], { position: number | null }>;
   private readonly last: Database.Statement<[], Row>;
-  private readonly commitBatch: (batch: PendingAppend[]) => Array<{ ok: AppendResult } | { error: unknown }>;
+  private readonly commitBatch: (batch: PendingAppend[]) => Array<Written | { error: unknown }>;
+  private readonly dataVersion: Database.Statement<[], number>;
+  private seenDataVersion = -1;
+  /**
+   * The events this connection appended most recently, in position order without gaps (RECENT_EVENTS at
+   * most): `$all` readers at the head (every projection, after every append) are served from memory,
+   * and all of them share one decoded object per event instead of each reading and decoding its rows.
+   */
+  private recent: StoredEvent[] = [];
+  /** The last revision of streams whose head this connection knows (STREAM_HEADS at most, least recently used out). */
+  private readonly heads = new Map<string, number>();
 
   private readonly fsync: (fd: number) => Promise<void>;
 
@@ -145,11 +158,13 @@ export class SqliteEventStore implements EventStore {
     this.head = this.db.prepare('SELECT MAX(position) AS position FROM events');
     this.last = this.db.prepare(`SELECT ${columns} FROM events ORDER BY position DESC LIMIT 1`).raw(true) as never;
 
+    this.dataVersion = this.db.prepare('PRAGMA data_version').pluck() as never;
+    this.seenDataVersion = this.dataVersion.get()!;
     const appendOne = this.db.transaction((p: PendingAppend) => this.appendInTransaction(p));
     this.commitBatch = this.db.transaction((batch: PendingAppend[]) =>
       batch.map((p) => {
         try {
-          return { ok: appendOne(p) };
+          return appendOne(p);
         } catch (error) {
           if (error instanceof WrongExpectedRevisionError) return { error };
           throw error;
@@ -180,7 +195,7 @@ export class SqliteEventStore implements EventStore {
       for (const p of batch) p.reject(this.syncFailure);
       return;
     }
-    let outcomes: Array<{ ok: AppendResult } | { error: unknown }>;
+    let outcomes: Array<Written | { error: unknown }>;
     try {
       outcomes = this.commitBatch(batch);
     } catch (error) {
@@ -192,6 +207,7 @@ export class SqliteEventStore implements EventStore {
     // A conflict wrote nothing and is answered now; the written appends once their commit is synced.
     const written: Array<(failure?: unknown) => void> = [];
     outcomes.forEach((outcome, i) => {
+      if ('ok' in outcome) this.remember(outcome.rows);
       if ('ok' in outcome) written.push((failure) => (failure ? batch[i].reject(failure) : batch[i].resolve(outcome.ok)));
       else batch[i].reject(outcome.error);
     });
@@ -230,18 +246,19 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** Runs inside a savepoint of the batch transaction. */
-  private appendInTransaction({ streamId, events, expected }: PendingAppend): AppendResult {
+  private appendInTransaction({ streamId, events, expected }: PendingAppend): Written {
     const last = this.lastOfStream.get(streamId);
     const actual = last ? last.revision : -1;
     const matches = expected === 'any' || (expected === 'no_stream' ? actual === -1 : expected === actual);
     if (!matches) {
       const replay = this.sameEventsAlreadyWritten(streamId, events, expected);
-      if (replay) return replay;
+      if (replay) return { ok: replay, rows: [] };
       throw new WrongExpectedRevisionError(streamId, expected, actual);
     }
     let prevHash = last ? last.hash : GENESIS_HASH;
     let revision = actual;
     let position = 0;
+    const rows: Row[] = [];
     for (const event of events) {
       revision += 1;
       const hash = chainHash({
@@ -253,12 +270,13 @@ export class SqliteEventStore implements EventStore {
         occurredAt: event.metadata.occurredAt,
       });
       const m = event.metadata;
+      const data = JSON.stringify(event.data);
       const info = this.insert.run(
         event.id,
         streamId,
         revision,
         event.type,
-        JSON.stringify(event.data),
+        data,
         m.correlationId,
         m.causationId,
         m.actor.type,
@@ -269,9 +287,25 @@ export class SqliteEventStore implements EventStore {
         hash,
       );
       position = Number(info.lastInsertRowid);
+      rows.push([
+        position,
+        event.id,
+        streamId,
+        revision,
+        event.type,
+        data,
+        m.correlationId,
+        m.causationId,
+        m.actor.type,
+        m.actor.id,
+        m.occurredAt,
+        m.schemaVersion,
+        prevHash,
+        hash,
+      ]);
       prevHash = hash;
     }
-    return { nextRevision: revision, position: String(position) };
+    return { ok: { nextRevision: revision, position: String(position) }, rows };
   }
 
   /** A retried append (same event ids at the same expected revision) returns the original result. */
@@ -286,7 +320,44 @@ export class SqliteEventStore implements EventStore {
 
   async readStream(streamId: string, options: { fromRevision?: number } = {}): Promise<StoredEvent[]> {
     this.assertOpen();
-    return this.byStream.all(streamId, options.fromRevision ?? 0).map(toStoredEvent);
+    this.forgetIfOthersWrote();
+    const from = options.fromRevision ?? 0;
+    const head = this.heads.get(streamId);
+    // A folded state's tail read (AggregateStreams): nothing was appended since, by anyone.
+    if (head !== undefined && from > head) return [];
+    const events = this.byStream.all(streamId, from).map(toStoredEvent);
+    if (events.length > 0) this.knowHead(streamId, events[events.length - 1].revision);
+    else if (from === 0) this.knowHead(streamId, -1);
+    return events;
+  }
+
+  /** Records what a commit of this connection wrote (before it is synced, like SQLite's own readers see it). */
+  private remember(rows: Row[]): void {
+    if (rows.length === 0) return;
+    const last = this.recent.length > 0 ? Number(this.recent[this.recent.length - 1].position) : null;
+    // A gap (another connection's commit, a rolled-back position): only a gapless tail can be served.
+    if (last !== null && rows[0][0] !== last + 1) this.recent = [];
+    for (const row of rows) this.recent.push(toStoredEvent(row));
+    if (this.recent.length > 2 * RECENT_EVENTS) this.recent = this.recent.slice(-RECENT_EVENTS);
+    this.knowHead(rows[0][2], rows[rows.length - 1][3]);
+  }
+
+  private knowHead(streamId: string, revision: number): void {
+    this.heads.delete(streamId);
+    this.heads.set(streamId, revision);
+    if (this.heads.size > STREAM_HEADS) this.heads.delete(this.heads.keys().next().value as string);
+  }
+
+  /**
+   * `PRAGMA data_version` changes when another connection (another process on the same file) has
+   * committed: what this one remembers of the tail and the stream heads may then be stale.
+   */
+  private forgetIfOthersWrote(): void {
+    const version = this.dataVersion.get()!;
+    if (version === this.seenDataVersion) return;
+    this.seenDataVersion = version;
+    this.recent = [];
+    this.heads.clear();
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
@@ -295,7 +366,16 @@ export class SqliteEventStore implements EventStore {
 
   private readAllSync(options: ReadAllOptions): StoredEvent[] {
     this.assertOpen();
+    this.forgetIfOthersWrote();
     const after = options.after === undefined ? 0 : Number(options.after);
+    const recent = this.recent;
+    if (recent.length > 0) {
+      const start = after - Number(recent[0].position) + 1;
+      if (start >= 0 && start <= recent.length) {
+        const limit = options.limit ?? -1;
+        return recent.slice(start, limit < 0 ? undefined : start + limit);
+      }
+    }
     // LIMIT -1: no limit in SQLite. Positions stay below 2^53 in one SQLite file.
     return this.allAfter.all(after, options.limit ?? -1).map(toStoredEvent);
   }
@@ -336,6 +416,11 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) throw new EventStoreUnavailableError('The event store is closed');
   }
 }
+
+/** Events of the in-memory `$all` tail (from 2 × this down to this when full). */
+const RECENT_EVENTS = 4096;
+/** Stream heads remembered (a Map entry each). */
+const STREAM_HEADS = 100_000;
 
 /**
  * `data` is decoded on first access (an own enumerable getter, so the object still compares, spreads
