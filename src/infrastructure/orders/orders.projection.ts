@@ -55,23 +55,52 @@ export const ordersProjection = defineProjection({
     db.run(`CREATE INDEX IF NOT EXISTS "${table}_pairing" ON {market_orders} (agent_pairing_id, created_at, id)`);
   },
   apply(stored, db) {
-    const event = { type: stored.type, data: stored.data } as MarketOrderEvent;
-    if (event.type === 'market_order.created') {
-      write(db, { order: event.data, payment: null });
-      return;
+    ordersProjection.applyBatch!([stored], db);
+  },
+  /** The events of one order in a batch (a step appends two or more) are folded into one write. */
+  applyBatch(events, db) {
+    const changed = new Map<string, { records: OrderRecords; created: boolean }>();
+    for (const stored of events) {
+      const event = { type: stored.type, data: stored.data } as MarketOrderEvent;
+      if (event.type === 'market_order.created') {
+        changed.set(event.data.id, { records: { order: event.data, payment: null }, created: true });
+        continue;
+      }
+      const orderId = stored.streamId.slice('market-order-'.length);
+      const entry = changed.get(orderId) ?? loadRow(db, orderId);
+      if (!entry) continue;
+      entry.records = applyMarketOrderEvent(entry.records, event);
+      changed.set(orderId, entry);
     }
-    const orderId = stored.streamId.slice('market-order-'.length);
-    const row = db.get<OrderRow>(`SELECT doc, payment FROM {market_orders} WHERE id = ?`, orderId);
-    if (!row) return;
-    const records: OrderRecords = {
-      order: JSON.parse(row.doc) as MarketOrderRecord,
-      payment: row.payment === null ? null : (JSON.parse(row.payment) as OrderRecords['payment']),
-    };
-    write(db, applyMarketOrderEvent(records, event));
+    for (const { records, created } of changed.values()) write(db, records, created);
   },
 });
 
-function write(db: ProjectionDb, { order, payment }: OrderRecords): void {
+function loadRow(db: ProjectionDb, orderId: string): { records: OrderRecords; created: boolean } | undefined {
+  const row = db.get<OrderRow>(`SELECT doc, payment FROM {market_orders} WHERE id = ?`, orderId);
+  if (!row) return undefined;
+  const records: OrderRecords = {
+    order: JSON.parse(row.doc) as MarketOrderRecord,
+    payment: row.payment === null ? null : (JSON.parse(row.payment) as OrderRecords['payment']),
+  };
+  return { records, created: false };
+}
+
+/** A new row is inserted; an existing one has only its changing columns updated (its indexes stay as they are). */
+function write(db: ProjectionDb, { order, payment }: OrderRecords, created: boolean): void {
+  const doc = JSON.stringify(order);
+  const paymentDoc = payment === null ? null : JSON.stringify(payment);
+  if (!created) {
+    db.run(
+      `UPDATE {market_orders} SET status = ?, payment_status = ?, doc = ?, payment = ? WHERE id = ?`,
+      order.status,
+      payment?.status ?? null,
+      doc,
+      paymentDoc,
+      order.id,
+    );
+    return;
+  }
   db.run(
     `INSERT OR REPLACE INTO {market_orders} (id, machine_id, agent_pairing_id, status, payment_status, created_at, doc, payment)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -81,7 +110,7 @@ function write(db: ProjectionDb, { order, payment }: OrderRecords): void {
     order.status,
     payment?.status ?? null,
     order.createdAt,
-    JSON.stringify(order),
-    payment === null ? null : JSON.stringify(payment),
+    doc,
+    paymentDoc,
   );
 }

@@ -9,7 +9,7 @@ import {
 } from '../../application/ports/event-store.port';
 import { ProjectionState, ProjectionStatus, ProjectionStatusSource } from '../../application/ports/projection-status.port';
 import { ReadModelSync } from '../../application/ports/read-model-sync.port';
-import { Projection } from './projection';
+import { Projection, ProjectionDb } from './projection';
 import { Checkpoint, ReadModelStore } from './read-model-store';
 
 export type RebuildProgress = { projection: string; processed: number; position: Position | null; head: Position | null };
@@ -196,7 +196,7 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
           lastOccurredAt = batch[batch.length - 1].metadata.occurredAt;
         }
         this.readModels.transaction(() => {
-          for (const batch of pending) for (const event of batch) if (runner.handles.has(event.type)) projection.apply(event, db);
+          for (const batch of pending) applyHandled(runner, batch, db);
         });
         processed += count;
         if (count > 0) onProgress?.({ projection: name, processed, position, head });
@@ -274,12 +274,12 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
   }
 
   private applyBatch(runner: Runner, batch: StoredEvent[]): void {
-    const { projection, handles } = runner;
+    const { projection } = runner;
     const db = this.readModels.access(projection, runner.checkpoint.generation);
     const last = batch[batch.length - 1];
     const next: Checkpoint = { ...runner.checkpoint, position: last.position, lastOccurredAt: last.metadata.occurredAt };
     this.readModels.transaction(() => {
-      for (const event of batch) if (handles.has(event.type)) projection.apply(event, db);
+      applyHandled(runner, batch, db);
       this.readModels.saveCheckpoint(next);
     });
     runner.checkpoint = next;
@@ -309,4 +309,14 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
     }
     this.waiters = remaining;
   }
+}
+
+function applyHandled(runner: Runner, batch: readonly StoredEvent[], db: ProjectionDb): void {
+  const { projection, handles } = runner;
+  if (!projection.applyBatch) {
+    for (const event of batch) if (handles.has(event.type)) projection.apply(event, db);
+    return;
+  }
+  const handled = batch.filter((event) => handles.has(event.type));
+  if (handled.length > 0) projection.applyBatch(handled, db);
 }

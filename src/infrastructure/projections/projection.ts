@@ -28,6 +28,11 @@ export type Projection = {
   /** Creates the tables (and their indexes) under `db.table(...)` names. */
   setup(db: ProjectionDb): void;
   apply(event: StoredEvent, db: ProjectionDb): void;
+  /**
+   * Optional: applies a batch of handled events (in order) at once, with the same result as `apply` on
+   * each in turn; lets a projection fold several events of one row into one read and one write.
+   */
+  applyBatch?(events: readonly StoredEvent[], db: ProjectionDb): void;
 };
 
 export function defineProjection(projection: Projection): Projection {
