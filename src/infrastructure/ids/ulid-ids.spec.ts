@@ -1,4 +1,5 @@
-import { UlidIds } from './ulid-ids';
+import { randomBytes } from 'node:crypto';
+import { encodeRandom, UlidIds } from './ulid-ids';
 
 const CROCKFORD = /^[0-9A-HJKMNP-TV-Z]+$/;
 
@@ -69,5 +70,22 @@ describe('UlidIds (§0.5)', () => {
     const time = [...id.slice(0, 10)].reduce((t, c) => t * 32 + '0123456789ABCDEFGHJKMNPQRSTVWXYZ'.indexOf(c), 0);
     expect(time).toBeGreaterThanOrEqual(before);
     expect(time).toBeLessThanOrEqual(after);
+  });
+
+  it('encodes the 80 random bits exactly as the big-integer definition does', () => {
+    const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+    const reference = (bytes: Uint8Array) => {
+      let value = 0n;
+      for (const b of bytes) value = (value << 8n) | BigInt(b);
+      let out = '';
+      for (let i = 0; i < 16; i++) {
+        out = CROCKFORD[Number(value & 31n)] + out;
+        value >>= 5n;
+      }
+      return out;
+    };
+    const cases = [new Uint8Array(10), new Uint8Array(10).fill(0xff), Uint8Array.from([0x80, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 0xfe])];
+    for (let i = 0; i < 2000; i++) cases.push(new Uint8Array(randomBytes(10)));
+    for (const bytes of cases) expect(encodeRandom(bytes)).toBe(reference(bytes));
   });
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { Ids } from '../../application/ports/ids.port';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -25,7 +25,7 @@ export class UlidIds implements Ids {
       incrementRandom(this.lastRandom);
     } else {
       this.lastTime = time;
-      this.lastRandom = new Uint8Array(randomBytes(10));
+      this.lastRandom = randomPart();
     }
     return encodeTime(time) + encodeRandom(this.lastRandom);
   }
@@ -40,16 +40,39 @@ function encodeTime(time: number): string {
   return out;
 }
 
-function encodeRandom(bytes: Uint8Array): string {
-  // 80 bits → 16 base32 characters, most significant first.
-  let value = 0n;
-  for (const b of bytes) value = (value << 8n) | BigInt(b);
-  let out = '';
-  for (let i = 0; i < 16; i++) {
-    out = CROCKFORD[Number(value & 31n)] + out;
-    value >>= 5n;
+/** Random bytes are drawn from a pool refilled 4 KiB at a time (one CSPRNG call per ~400 milliseconds of ids). */
+const POOL = new Uint8Array(4096);
+let poolOffset = POOL.length;
+
+function randomPart(): Uint8Array {
+  if (poolOffset + 10 > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
   }
-  return out;
+  const part = POOL.slice(poolOffset, poolOffset + 10);
+  // Never handed out twice.
+  POOL.fill(0, poolOffset, poolOffset + 10);
+  poolOffset += 10;
+  return part;
+}
+
+export function encodeRandom(b: Uint8Array): string {
+  // 80 bits → 16 base32 characters, most significant first; each 5 bytes (40 bits) are 8 characters.
+  return encode40(b[0], b[1], b[2], b[3], b[4]) + encode40(b[5], b[6], b[7], b[8], b[9]);
+}
+
+function encode40(b0: number, b1: number, b2: number, b3: number, b4: number): string {
+  const low = ((b1 << 24) | (b2 << 16) | (b3 << 8) | b4) >>> 0;
+  return (
+    CROCKFORD[b0 >>> 3] +
+    CROCKFORD[((b0 & 7) << 2) | (low >>> 30)] +
+    CROCKFORD[(low >>> 25) & 31] +
+    CROCKFORD[(low >>> 20) & 31] +
+    CROCKFORD[(low >>> 15) & 31] +
+    CROCKFORD[(low >>> 10) & 31] +
+    CROCKFORD[(low >>> 5) & 31] +
+    CROCKFORD[low & 31]
+  );
 }
 
 function incrementRandom(bytes: Uint8Array): void {

@@ -117,6 +117,8 @@ export class SqliteEventStore implements EventStore {
   private readonly commitBatch: (batch: PendingAppend[]) => Array<Written | { error: unknown }>;
   private readonly dataVersion: Database.Statement<[], number>;
   private seenDataVersion = -1;
+  /** data_version was read in this event-loop turn (reset by a setImmediate). */
+  private versionCheckedThisTurn = false;
   /**
    * The events this connection appended most recently, in position order without gaps (RECENT_EVENTS at
    * most): `$all` readers at the head (every projection, after every append) are served from memory,
@@ -350,9 +352,16 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * `PRAGMA data_version` changes when another connection (another process on the same file) has
-   * committed: what this one remembers of the tail and the stream heads may then be stale.
+   * committed: what this one remembers of the tail and the stream heads may then be stale. It is read
+   * once per event-loop turn (a few µs each): a commit of another process within the turn is seen at
+   * the next one, as if the read had come a moment earlier. That never skips an event (the tail is
+   * gapless, `$all` readers resume by position) and never loses a write (a decision made on a stale
+   * state fails its expected revision and is retried on a fresh read).
    */
   private forgetIfOthersWrote(): void {
+    if (this.versionCheckedThisTurn) return;
+    this.versionCheckedThisTurn = true;
+    setImmediate(() => (this.versionCheckedThisTurn = false));
     const version = this.dataVersion.get()!;
     if (version === this.seenDataVersion) return;
     this.seenDataVersion = version;
