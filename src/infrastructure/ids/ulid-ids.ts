@@ -10,7 +10,7 @@ const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
  */
 export class UlidIds implements Ids {
   private lastTime = -1;
-  private lastRandom = new Uint8Array(10);
+  private lastRandom: Uint8Array = new Uint8Array(10);
 
   constructor(private readonly now: () => number = Date.now) {}
 
