@@ -93,6 +93,11 @@ describe('canonicalJson (§0.12, RFC 8785)', () => {
       expect(canonicalJson(raw)).toBe(`"${raw}"`);
     });
 
+    it('escapes lone surrogates as \\udxxx and keeps a pair as it is', () => {
+      expect(canonicalJson('a\ud800b\udfffc\ud83d\ude00')).toBe(String.raw`"a\ud800b\udfffc` + '\ud83d\ude00"');
+      expect(canonicalJson({ '\udc00': 1 })).toBe(String.raw`{"\udc00":1}`);
+    });
+
     it('escapes member names like strings', () => {
       expect(canonicalJson({ 'a"b\n': 1 })).toBe(String.raw`{"a\"b\n":1}`);
     });
@@ -112,6 +117,20 @@ describe('canonicalJson (§0.12, RFC 8785)', () => {
       expect(canonicalJson(value)).toBe('{"a":{"c":{"d":"d","e":"e"}},"z":[3,1,{"x":[{"a":null,"b":true}],"y":1}]}');
     });
 
+    it('writes undefined array items and holes as null, as JSON.stringify does', () => {
+      const holey: unknown[] = new Array(3);
+      holey[1] = undefined;
+      holey[2] = 1;
+      expect(canonicalJson(holey)).toBe('[null,null,1]');
+      expect(canonicalJson(holey)).toBe(JSON.stringify(holey));
+    });
+
+    it('sorts an object with many members as keys.sort() does', () => {
+      const names = Array.from({ length: 40 }, (_, i) => `k${(i * 7919) % 40}${i % 3 === 0 ? 'Z' : 'a'}`);
+      const record = Object.fromEntries(names.map((name, i) => [name, i]));
+      expect(Object.keys(JSON.parse(canonicalJson(record)) as object)).toEqual([...names].sort());
+    });
+
     it('drops members whose value is undefined, at any depth', () => {
       expect(canonicalJson({ a: undefined, b: 1, c: { d: undefined } })).toBe('{"b":1,"c":{}}');
     });
@@ -125,6 +144,179 @@ describe('canonicalJson (§0.12, RFC 8785)', () => {
       expect(() => canonicalJson({ a: 1n })).toThrow(TypeError);
       expect(() => canonicalJson(undefined)).toThrow(TypeError);
     });
+  });
+});
+
+// The former implementation (map/filter/join), kept as the reference the faster one must match byte for byte.
+function referenceCanonicalJson(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError('Canonical JSON cannot represent a non-finite number');
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) return `[${value.map((v) => referenceCanonicalJson(v === undefined ? null : v)).join(',')}]`;
+      const record = value as Record<string, unknown>;
+      if (typeof (record as { toJSON?: unknown }).toJSON === 'function') {
+        return referenceCanonicalJson((record as { toJSON: () => unknown }).toJSON());
+      }
+      const members = Object.keys(record)
+        .filter((k) => record[k] !== undefined)
+        .sort()
+        .map((k) => `${JSON.stringify(k)}:${referenceCanonicalJson(record[k])}`);
+      return `{${members.join(',')}}`;
+    }
+    default:
+      throw new TypeError(`Canonical JSON cannot represent a value of type ${typeof value}`);
+  }
+}
+
+describe('canonicalJson against the reference implementation (random values)', () => {
+  /** mulberry32: a seeded generator, so that a failure is reproducible. */
+  function generator(seed: number) {
+    let state = seed >>> 0;
+    const next = () => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const int = (n: number) => Math.floor(next() * n);
+    const pick = <T>(items: readonly T[]): T => items[int(items.length)];
+    return { next, int, pick };
+  }
+
+  const CHARACTERS = [
+    'a',
+    'b',
+    'Z',
+    '0',
+    '9',
+    '_',
+    ' ',
+    '/',
+    '"',
+    '\\',
+    '\u0000',
+    '\b',
+    '\t',
+    '\n',
+    '\u000b',
+    '\f',
+    '\r',
+    '\u001f',
+    '\u007f',
+    '\u0080',
+    'é',
+    '\u2028',
+    '€',
+    '\ufb01',
+    '\uffff',
+    '\ud83d\ude00',
+    '\ud800',
+    '\udfff',
+  ] as const;
+  const NUMBERS = [
+    0,
+    -0,
+    1,
+    -1,
+    1e21,
+    1e20,
+    1e-7,
+    1e-6,
+    5e-324,
+    -5e-324,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    Number.MAX_SAFE_INTEGER,
+    Number.MIN_SAFE_INTEGER,
+    0.1 + 0.2,
+    333333333.3333333,
+    4.5,
+    2 ** 53 + 2,
+  ] as const;
+  const NAMES = ['', 'a', 'A', 'b', 'aa', 'ab', '1', '10', '9', '01', '__proto__x', 'toString', 'constructor', 'length'] as const;
+
+  function randomValue(random: ReturnType<typeof generator>, depth: number): unknown {
+    const string = () => Array.from({ length: random.int(depth > 2 ? 6 : 24) }, () => random.pick(CHARACTERS)).join('');
+    const kind = random.int(depth >= 4 ? 6 : 9);
+    switch (kind) {
+      case 0:
+        return null;
+      case 1:
+        return random.next() < 0.5;
+      case 2: {
+        const choice = random.int(4);
+        if (choice === 0) return random.pick(NUMBERS);
+        if (choice === 1) return random.int(2_000_001) - 1_000_000;
+        if (choice === 2) return (random.next() - 0.5) * 10 ** (random.int(60) - 30);
+        // Any finite double, from random bits.
+        const view = new DataView(new ArrayBuffer(8));
+        view.setUint32(0, random.int(2 ** 32));
+        view.setUint32(4, random.int(2 ** 32));
+        const double = view.getFloat64(0);
+        return Number.isFinite(double) ? double : 0;
+      }
+      case 3:
+      case 4:
+        return string();
+      case 5:
+        return random.next() < 0.1 ? new Date(random.int(4_000_000_000_000)) : string();
+      case 6: {
+        const length = random.int(6);
+        return Array.from({ length }, () => (random.next() < 0.1 ? undefined : randomValue(random, depth + 1)));
+      }
+      default: {
+        const record: Record<string, unknown> = {};
+        // Now and then more members than the insertion sort takes.
+        const size = random.next() < 0.05 ? 17 + random.int(20) : random.int(7);
+        for (let i = 0; i < size; i++) {
+          const name = random.next() < 0.4 ? random.pick(NAMES) : string();
+          record[name] = random.next() < 0.1 ? undefined : randomValue(random, depth + 1);
+        }
+        return record;
+      }
+    }
+  }
+
+  /** Now and then a value JSON cannot represent, somewhere inside. */
+  function withUnrepresentable(random: ReturnType<typeof generator>, value: unknown): unknown {
+    const bad = random.pick([NaN, Infinity, -Infinity, 1n, Symbol('s'), () => 1] as const);
+    return random.next() < 0.5 ? [value, bad] : { z: value, [random.pick(NAMES)]: bad };
+  }
+
+  const outcome = (serialise: (value: unknown) => string, value: unknown) => {
+    try {
+      return { json: serialise(value) };
+    } catch (error) {
+      return { error: `${(error as Error).constructor.name}: ${(error as Error).message}` };
+    }
+  };
+
+  it('writes exactly what the former implementation wrote, for 4,000 random values', () => {
+    const random = generator(8785);
+    for (let i = 0; i < 4000; i++) {
+      const value = randomValue(random, 0);
+      const expected = referenceCanonicalJson(value);
+      const actual = canonicalJson(value);
+      if (actual !== expected) expect({ value, actual }).toEqual({ value, actual: expected });
+    }
+  });
+
+  it('throws the same TypeError as the former implementation for a value JSON cannot represent', () => {
+    const random = generator(1);
+    for (let i = 0; i < 500; i++) {
+      const value = withUnrepresentable(random, randomValue(random, 1));
+      const expected = outcome(referenceCanonicalJson, value);
+      expect(expected).toHaveProperty('error');
+      expect(outcome(canonicalJson, value)).toEqual(expected);
+    }
   });
 });
 

@@ -4,32 +4,79 @@ import { createHash } from 'node:crypto';
  * RFC 8785 JSON Canonicalization Scheme (§0.12). ECMAScript's JSON.stringify already serialises
  * strings and numbers exactly as JCS requires; JCS adds member ordering by UTF-16 code units (the
  * default JS string comparison) and rejects values JSON cannot represent.
+ *
+ * On the hot path (the hash chain of every appended event, idempotency fingerprints): one recursive
+ * pass appending to a string, with no intermediate arrays. Members whose value is `undefined` are
+ * left out and `undefined` array items (and holes) written as `null`, as JSON.stringify does; a
+ * value with `toJSON` (a Date) is written through it.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null) return 'null';
+  return append('', value);
+}
+
+function append(out: string, value: unknown): string {
   switch (typeof value) {
-    case 'boolean':
-      return value ? 'true' : 'false';
     case 'string':
-      return JSON.stringify(value);
+      return out + quote(value);
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError('Canonical JSON cannot represent a non-finite number');
-      return JSON.stringify(value);
+      // Number::toString, as JSON.stringify writes a finite number (-0 as 0).
+      return out + String(value);
+    case 'boolean':
+      return out + (value ? 'true' : 'false');
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-      const record = value as Record<string, unknown>;
-      if (typeof (record as { toJSON?: unknown }).toJSON === 'function') {
-        return canonicalJson((record as { toJSON: () => unknown }).toJSON());
+      if (value === null) return out + 'null';
+      if (Array.isArray(value)) {
+        out += '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          const item: unknown = value[i];
+          out = item === undefined ? out + 'null' : append(out, item);
+        }
+        return out + ']';
       }
-      const members = Object.keys(record)
-        .filter((k) => record[k] !== undefined)
-        .sort()
-        .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`);
-      return `{${members.join(',')}}`;
+      const record = value as Record<string, unknown>;
+      if (typeof record.toJSON === 'function') return append(out, (record.toJSON as () => unknown)());
+      const keys = sortKeys(Object.keys(record));
+      out += '{';
+      let first = true;
+      for (let i = 0; i < keys.length; i++) {
+        const member = record[keys[i]];
+        if (member === undefined) continue;
+        out += first ? `${quote(keys[i])}:` : `,${quote(keys[i])}:`;
+        first = false;
+        out = append(out, member);
+      }
+      return out + '}';
     }
     default:
       throw new TypeError(`Canonical JSON cannot represent a value of type ${typeof value}`);
   }
+}
+
+/** No character JSON.stringify escapes: `"`, backslash, a control character, a surrogate (lone ones are escaped). */
+// eslint-disable-next-line no-control-regex -- U+0000 to U+001F are exactly the characters to find
+const VERBATIM = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/** JSON.stringify of a string (exactly JCS), without its cost for the common string that needs no escape. */
+function quote(text: string): string {
+  return VERBATIM.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/**
+ * `keys.sort()`: the same order (`<` on strings compares UTF-16 code units, as the default sort
+ * comparator does; names are distinct, so stability is moot), by insertion for the small objects
+ * that are the rule, where it is much cheaper than Array#sort.
+ */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i];
+    let j = i - 1;
+    for (; j >= 0 && keys[j] > key; j--) keys[j + 1] = keys[j];
+    keys[j + 1] = key;
+  }
+  return keys;
 }
 
 /** Lower-case SHA-256 hex of a string's UTF-8 bytes. */
