@@ -1,8 +1,16 @@
 import { createHmac } from 'node:crypto';
-import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { inspect } from 'node:util';
+import { compactVerify, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { ControllableClock } from '../../../test/support/controllable-clock';
 import { SessionClaims, SessionSubject } from '../../application/ports/session-tokens.port';
 import { JoseSessionTokens } from './session-tokens.jose';
+
+// jose's own compactVerify, counted: the adapter's HMAC checks are the calls.
+jest.mock('jose', () => {
+  const actual = jest.requireActual<typeof import('jose')>('jose');
+  return { ...actual, compactVerify: jest.fn(actual.compactVerify) };
+});
+const signatureChecks = jest.mocked(compactVerify);
 
 const SECRET = 'test-session-secret-of-32-chars!!';
 const OTHER_SECRET = 'another-session-secret-32-chars!!';
@@ -225,4 +233,110 @@ describe('JoseSessionTokens (§1.2, §5.5)', () => {
 
   it('accepts the header members in any order (the JSON object is what must match exactly)', async () =>
     expect(await tokens.verify(handSigned('{"typ":"JWT","alg":"HS256"}', claims))).toEqual({ ok: true, claims }));
+
+  describe('verified-token cache', () => {
+    beforeEach(() => signatureChecks.mockClear());
+
+    /** `token` with its signature's first character changed (a change of the last one may decode to the same bytes). */
+    const withOtherSignature = (token: string) => {
+      const [header, payload, signature] = token.split('.');
+      return `${header}.${payload}.${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
+    };
+
+    it('checks the signature of a token presented again only once', async () => {
+      const issued = await tokens.issue(SUBJECT);
+      expect(await tokens.verify(issued.token)).toEqual({ ok: true, claims: issued.claims });
+      expect(await tokens.verify(issued.token)).toEqual({ ok: true, claims: issued.claims });
+      expect(await tokens.verify(issued.token)).toEqual({ ok: true, claims: issued.claims });
+      expect(signatureChecks).toHaveBeenCalledTimes(1);
+    });
+
+    it('judges expiry on every call: a cached token expires at exp', async () => {
+      const { token } = await tokens.issue(SUBJECT);
+      expect(await tokens.verify(token)).toMatchObject({ ok: true });
+      clock.set('2026-01-01T00:59:59.999Z');
+      expect(await tokens.verify(token)).toMatchObject({ ok: true });
+      clock.set('2026-01-01T01:00:00.000Z');
+      expect(await tokens.verify(token)).toEqual({ ok: false, reason: 'expired', expiredAt: '2026-01-01T01:00:00.000Z' });
+      expect(signatureChecks).toHaveBeenCalledTimes(1);
+    });
+
+    it('rejects a token differing in one signature character after the genuine one was cached, and keeps the genuine one', async () => {
+      const { token } = await tokens.issue(SUBJECT);
+      expect(await tokens.verify(token)).toMatchObject({ ok: true });
+      expect(await tokens.verify(withOtherSignature(token))).toEqual({ ok: false, reason: 'bad_signature' });
+      expect(await tokens.verify(token)).toMatchObject({ ok: true });
+      expect(signatureChecks).toHaveBeenCalledTimes(2);
+    });
+
+    it('rejects a token with a changed payload and the cached token’s signature', async () => {
+      const { token } = await tokens.issue(SUBJECT);
+      expect(await tokens.verify(token)).toMatchObject({ ok: true });
+      const [header, , signature] = token.split('.');
+      const tampered = `${header}.${b64({ ...claims, pairingId: 'pair_someone_else' })}.${signature}`;
+      expect(await tokens.verify(tampered)).toEqual({ ok: false, reason: 'bad_signature' });
+    });
+
+    it('never caches a failed token', async () => {
+      const forged = await hs256({ ...claims }, OTHER_SECRET);
+      expect(await tokens.verify(forged)).toEqual({ ok: false, reason: 'bad_signature' });
+      expect(await tokens.verify(forged)).toEqual({ ok: false, reason: 'bad_signature' });
+      expect(signatureChecks).toHaveBeenCalledTimes(2);
+      const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`;
+      expect(await tokens.verify(unsigned)).toEqual({ ok: false, reason: 'malformed' });
+      expect(await tokens.verify(unsigned)).toEqual({ ok: false, reason: 'malformed' });
+      expect(signatureChecks).toHaveBeenCalledTimes(2);
+    });
+
+    it('is per instance: another secret still rejects a token this instance cached', async () => {
+      const { token } = await tokens.issue(SUBJECT);
+      await tokens.verify(token);
+      const other = new JoseSessionTokens({ secret: OTHER_SECRET, ttlMs: TTL_MS }, clock);
+      expect(await other.verify(token)).toEqual({ ok: false, reason: 'bad_signature' });
+    });
+
+    it('returns claims whose change by a caller does not reach the next call', async () => {
+      const issued = await tokens.issue(SUBJECT);
+      const first = await tokens.verify(issued.token);
+      if (first.ok) first.claims.pairingId = 'pair_changed';
+      const second = await tokens.verify(issued.token);
+      if (second.ok) second.claims.exp = 0;
+      expect(await tokens.verify(issued.token)).toEqual({ ok: true, claims: issued.claims });
+    });
+
+    it('does not keep the token itself', async () => {
+      const { token } = await tokens.issue(SUBJECT);
+      await tokens.verify(token);
+      const state = inspect(tokens, { depth: null, maxArrayLength: null, maxStringLength: null });
+      expect(state).toContain('agentDid'); // the cached claims are in view
+      expect(state).not.toContain(token.split('.')[2]);
+      expect(state).not.toContain(token.split('.')[1]);
+    });
+
+    it('forgets the least recently used token beyond verifiedCacheSize', async () => {
+      let n = 0;
+      const small = new JoseSessionTokens({ secret: SECRET, ttlMs: TTL_MS, verifiedCacheSize: 2, newJti: () => `jti-${n++}` }, clock);
+      const [a, b, c] = [(await small.issue(SUBJECT)).token, (await small.issue(SUBJECT)).token, (await small.issue(SUBJECT)).token];
+      await small.verify(a);
+      await small.verify(b);
+      await small.verify(a); // cached; now the most recently used
+      expect(signatureChecks).toHaveBeenCalledTimes(2);
+      await small.verify(c); // evicts b
+      await small.verify(a);
+      expect(signatureChecks).toHaveBeenCalledTimes(3);
+      expect(await small.verify(b)).toMatchObject({ ok: true });
+      expect(signatureChecks).toHaveBeenCalledTimes(4);
+    });
+
+    it('holds 10,000 tokens by default', async () => {
+      const signed = Array.from({ length: 10_001 }, (_, i) => handSigned({ alg: 'HS256', typ: 'JWT' }, { ...claims, jti: `jti-${i}` }));
+      for (const token of signed) await tokens.verify(token);
+      expect(signatureChecks).toHaveBeenCalledTimes(10_001);
+      // The first was evicted by the 10,001st; the second is still there.
+      expect(await tokens.verify(signed[1])).toMatchObject({ ok: true, claims: { jti: 'jti-1' } });
+      expect(signatureChecks).toHaveBeenCalledTimes(10_001);
+      expect(await tokens.verify(signed[0])).toMatchObject({ ok: true, claims: { jti: 'jti-0' } });
+      expect(signatureChecks).toHaveBeenCalledTimes(10_002);
+    });
+  });
 });

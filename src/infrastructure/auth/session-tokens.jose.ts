@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { compactVerify, errors, SignJWT } from 'jose';
 import { Clock } from '../../application/ports/clock.port';
 import {
@@ -17,6 +17,8 @@ export type JoseSessionTokensOptions = {
   ttlMs: number;
   /** Source of `jti` values; a random lower-case UUID v4 unless a test replaces it. */
   newJti?: () => string;
+  /** How many verified tokens `verify` remembers (least recently used evicted); 10,000 unless a test replaces it. */
+  verifiedCacheSize?: number;
 };
 
 const HEADER = { alg: 'HS256', typ: 'JWT' } as const;
@@ -25,6 +27,7 @@ const STRING_CLAIMS = ['machineId', 'pairingId', 'sessionId', 'agentAddress', 'a
 const MALFORMED: SessionTokenVerification = { ok: false, reason: 'malformed' };
 const BAD_SIGNATURE: SessionTokenVerification = { ok: false, reason: 'bad_signature' };
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /**
  * HS256 session tokens with jose (v5, CommonJS). jose checks the HMAC (in constant time); the shape
@@ -37,6 +40,22 @@ export class JoseSessionTokens implements SessionTokens {
   private readonly key: Uint8Array;
   private readonly ttlSeconds: number;
   private readonly newJti: () => string;
+  /**
+   * Tokens whose shape (step 2) and HMAC (step 3) have been checked, so that an agent presenting the
+   * same token on every request pays for jose's (asynchronous, WebCrypto) HMAC check once: keyed by
+   * the SHA-256 of the whole token — the token is a secret and is not kept — and holding its claims;
+   * a Map in least-recently-used order, bounded by `verifiedCacheSize`.
+   *
+   * Safe because steps 2 and 3 depend on nothing but the token's bytes and the key, and the key is
+   * fixed for the life of this instance: a string equal to a token whose HMAC verified carries the
+   * same valid signature over the same header and claims. Equality is by SHA-256 (a collision is out
+   * of reach) of the UTF-8 bytes, which are distinct for distinct strings here: only tokens of
+   * base64url characters and dots are ever cached, and no other string encodes to ASCII bytes only.
+   * A token differing in any character misses and is checked in full; failed tokens are never
+   * cached. Step 4 is not cached: expiry is judged on every call, on the injected clock.
+   */
+  private readonly verified = new Map<string, SessionClaims>();
+  private readonly verifiedCacheSize: number;
 
   constructor(
     options: JoseSessionTokensOptions,
@@ -45,6 +64,7 @@ export class JoseSessionTokens implements SessionTokens {
     this.key = new TextEncoder().encode(options.secret);
     this.ttlSeconds = Math.floor(options.ttlMs / 1000);
     this.newJti = options.newJti ?? randomUUID;
+    this.verifiedCacheSize = options.verifiedCacheSize ?? VERIFIED_CACHE_SIZE;
   }
 
   async issue(subject: SessionSubject): Promise<IssuedSessionToken> {
@@ -66,18 +86,45 @@ export class JoseSessionTokens implements SessionTokens {
   }
 
   async verify(token: string): Promise<SessionTokenVerification> {
-    // Step 2.
-    const claims = parseShape(token);
-    if (!claims) return MALFORMED;
-    // Step 3.
-    try {
-      await compactVerify(token, this.key, { algorithms: [HEADER.alg] });
-    } catch (error) {
-      return error instanceof errors.JWSSignatureVerificationFailed ? BAD_SIGNATURE : MALFORMED;
+    if (typeof token !== 'string') return MALFORMED;
+    const digest = createHash('sha256').update(token).digest('base64');
+    // Steps 2 and 3 passed before for this very token (see `verified`), or are checked now.
+    let claims = this.recall(digest);
+    if (!claims) {
+      // Step 2.
+      const parsed = parseShape(token);
+      if (!parsed) return MALFORMED;
+      // Step 3.
+      try {
+        await compactVerify(token, this.key, { algorithms: [HEADER.alg] });
+      } catch (error) {
+        return error instanceof errors.JWSSignatureVerificationFailed ? BAD_SIGNATURE : MALFORMED;
+      }
+      this.remember(digest, parsed);
+      claims = parsed;
     }
     // Step 4.
     if (numericDate(this.clock.now()) >= claims.exp) return { ok: false, reason: 'expired', expiredAt: isoFromNumericDate(claims.exp) };
-    return { ok: true, claims };
+    // A copy: what a caller does with its claims never reaches the cache.
+    return { ok: true, claims: { ...claims } };
+  }
+
+  /** The claims of a verified token, which becomes the most recently used. */
+  private recall(digest: string): SessionClaims | undefined {
+    const claims = this.verified.get(digest);
+    if (claims) {
+      this.verified.delete(digest);
+      this.verified.set(digest, claims);
+    }
+    return claims;
+  }
+
+  private remember(digest: string, claims: SessionClaims): void {
+    if (this.verifiedCacheSize <= 0) return;
+    // Two concurrent first calls with one token both land here.
+    this.verified.delete(digest);
+    if (this.verified.size >= this.verifiedCacheSize) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(digest, claims);
   }
 }
 
