@@ -9,6 +9,8 @@ import { ORDERS_READ_MODEL, OrdersReadModel } from '../ports/orders-read-model.p
 
 /** How long a registration counts without its order before the order is taken as never written. */
 export const UNWRITTEN_ORDER_GRACE_MS = 2 * 60 * 1000;
+/** Order ids PairingSpend remembers as written. */
+const KNOWN_WRITTEN_ORDERS = 200_000;
 
 /**
  * §5.7 `spentToday`: which of the pairing's registered orders of the day no longer count. Order
@@ -25,14 +27,28 @@ export class PairingSpend {
   /** Orders this process is creating right now: registered (or about to be), order not yet projected. */
   private readonly creating = new Set<string>();
 
+  /**
+   * Orders known to be written (created by this process, or seen in the read model), so that their
+   * registrations are never looked at again: an order stream is never deleted. Bounded (oldest out); a
+   * forgotten id costs one read-model query, not a wrong answer.
+   */
+  private readonly written = new Set<string>();
+
   /** Runs the creation of `orderId` (registration, then the order write) marked as in flight. */
   async creatingOrder<T>(orderId: string, create: () => Promise<T>): Promise<T> {
     this.creating.add(orderId);
     try {
-      return await create();
+      const created = await create();
+      this.knowWritten(orderId);
+      return created;
     } finally {
       this.creating.delete(orderId);
     }
+  }
+
+  private knowWritten(orderId: string): void {
+    this.written.add(orderId);
+    if (this.written.size > KNOWN_WRITTEN_ORDERS) this.written.delete(this.written.values().next().value as string);
   }
 
   /** Cancelled, failed or refunded orders (read model), and registrations whose order was never written. */
@@ -46,13 +62,14 @@ export class PairingSpend {
    * transactions). A registration therefore counts while its order may still be on its way, and stops
    * counting once it is older than the grace period with its order stream still empty (the order append
    * failed, or the process stopped between the two). Only registrations neither the read model nor this
-   * process's creations in flight know are looked at, so the common case reads nothing more.
+   * process (orders it wrote, creations in flight) know are looked at, so the common case reads nothing.
    */
   private async unwrittenRegistrations(acting: LivePairing, day: string): Promise<string[]> {
-    const registered = acting.spend.filter((order) => order.day === day).map((order) => order.orderId);
+    const notKnown = (orderId: string) => !this.written.has(orderId) && !this.creating.has(orderId);
+    const registered = acting.spend.filter((order) => order.day === day && notKnown(order.orderId)).map((order) => order.orderId);
     if (registered.length === 0) return [];
-    const known = new Set(this.orders.orderIdsOf(acting.pairing.id, day));
-    const unknown = new Set(registered.filter((orderId) => !known.has(orderId) && !this.creating.has(orderId)));
+    for (const orderId of this.orders.orderIdsOf(acting.pairing.id, day)) this.knowWritten(orderId);
+    const unknown = new Set(registered.filter(notKnown));
     if (unknown.size === 0) return [];
     const cutoff = this.clock.now().getTime() - UNWRITTEN_ORDER_GRACE_MS;
     const pairingEvents = await withPairingStore(() => this.store.readStream(agentPairingStream(acting.pairing.id, '').streamId));

@@ -36,7 +36,7 @@ const ORDER_EVENT_TYPES = [
  */
 export const ordersProjection = defineProjection({
   name: MARKET_ORDERS,
-  version: 1,
+  version: 2,
   handles: ORDER_EVENT_TYPES,
   tables: [MARKET_ORDERS],
   setup(db) {
@@ -53,6 +53,11 @@ export const ordersProjection = defineProjection({
     const table = db.table(MARKET_ORDERS);
     db.run(`CREATE INDEX IF NOT EXISTS "${table}_machine" ON {market_orders} (machine_id, created_at, id)`);
     db.run(`CREATE INDEX IF NOT EXISTS "${table}_pairing" ON {market_orders} (agent_pairing_id, created_at, id)`);
+    // spendExcludedOrderIds (every order creation): only the few orders that no longer count, not the day's all.
+    db.run(
+      `CREATE INDEX IF NOT EXISTS "${table}_spend_excluded" ON {market_orders} (agent_pairing_id, created_at)
+         WHERE (status IN ('cancelled', 'failed') OR payment_status = 'refunded')`,
+    );
   },
   apply(stored, db) {
     ordersProjection.applyBatch!([stored], db);

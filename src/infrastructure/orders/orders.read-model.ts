@@ -54,10 +54,12 @@ export class SqliteOrdersReadModel implements OrdersReadModel, OpenMarketOrders 
   spendExcludedOrderIds(agentPairingId: string, day: string): string[] {
     return this.db()
       .all<{ id: string }>(
-        `SELECT id FROM {market_orders} WHERE agent_pairing_id = ? AND substr(created_at, 1, 10) = ?
+        // The partial index {market_orders}_spend_excluded holds exactly these rows (same expression).
+        `SELECT id FROM {market_orders} WHERE agent_pairing_id = ? AND created_at >= ? AND created_at < ?
            AND (status IN ('cancelled', 'failed') OR payment_status = 'refunded')`,
         agentPairingId,
-        day,
+        `${day}T`,
+        `${day}U`,
       )
       .map((row) => row.id);
   }
@@ -65,9 +67,10 @@ export class SqliteOrdersReadModel implements OrdersReadModel, OpenMarketOrders 
   orderIdsOf(agentPairingId: string, day: string): string[] {
     return this.db()
       .all<{ id: string }>(
-        `SELECT id FROM {market_orders} WHERE agent_pairing_id = ? AND substr(created_at, 1, 10) = ?`,
+        `SELECT id FROM {market_orders} WHERE agent_pairing_id = ? AND created_at >= ? AND created_at < ?`,
         agentPairingId,
-        day,
+        `${day}T`,
+        `${day}U`,
       )
       .map((row) => row.id);
   }
