@@ -1,4 +1,7 @@
 import { Logger } from '@nestjs/common';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ControllableClock } from '../../../test/support/controllable-clock';
 import { Decider } from '../../domain/shared/decider';
 import { DomainError } from '../../domain/shared/domain-error';
@@ -175,6 +178,154 @@ describe('AggregateStreams (ARCHITECTURE §3)', () => {
         evolve: (s: { count: number; seen: number }, e: CounterEvent) => ({ count: e.data.count, seen: s.seen + 1 }),
       };
       await expect(streams.load(ref.streamId, eventsSeen)).resolves.toEqual({ state: { count: 2, seen: 2 }, revision: 1 });
+    });
+  });
+
+  /**
+   * After a successful append, handle() keeps the state it folded with the appended revision: the next
+   * load reads only the (empty) tail and folds nothing, yet still sees whatever another writer appended.
+   */
+  describe('the state handle() appended is kept', () => {
+    /** State that depends on every event (not only the last): a wrong or partial fold shows. */
+    type TallyState = { count: number; seen: number; ats: string[] };
+    const tally = (): Decider<CounterCommand, TallyState, CounterEvent, CounterContext> & {
+      evolve: jest.Mock<TallyState, [TallyState, CounterEvent]>;
+    } => ({
+      initialState: () => ({ count: 0, seen: 0, ats: [] }),
+      evolve: jest.fn((s: TallyState, e: CounterEvent) => ({ count: e.data.count, seen: s.seen + 1, ats: [...s.ats, e.data.at] })),
+      decide: (command, state, context) => counterDecider.decide(command, { count: state.count }, context),
+    });
+    /** The stream folded from scratch by a fresh instance (no kept state) over the same store. */
+    const freshFold = async (over: EventStore = store) =>
+      new AggregateStreams(over, clock, new UlidIds()).load(ref.streamId, { ...tally(), evolve: tally().evolve });
+
+    it('the next load reads from the appended revision + 1, folds nothing, and returns the state handle() returned', async () => {
+      const decider = tally();
+      await streams.handle(ref, decider, { type: 'increment' }, ctx);
+      clock.advance(1000);
+      const result = await streams.handle(ref, decider, { type: 'increment_twice' }, ctx);
+      expect(result).toMatchObject({ revision: 2, state: { count: 3, seen: 3 } });
+
+      const reads = jest.spyOn(store, 'readStream');
+      decider.evolve.mockClear();
+      const loaded = await streams.load(ref.streamId, decider);
+
+      expect(reads.mock.calls).toEqual([[ref.streamId, { fromRevision: result.revision + 1 }]]);
+      expect(await reads.mock.results[0].value).toEqual([]);
+      expect(decider.evolve).not.toHaveBeenCalled();
+      expect(loaded).toEqual({ state: result.state, revision: result.revision });
+      expect(loaded).toEqual(await freshFold());
+      expect(loaded.state).toEqual({
+        count: 3,
+        seen: 3,
+        ats: ['2026-03-01T12:00:00.000Z', '2026-03-01T12:00:01.000Z', '2026-03-01T12:00:01.000Z'],
+      });
+    });
+
+    it('a handle() right after a handle() re-reads none of the events just appended', async () => {
+      const decider = tally();
+      const first = await streams.handle(ref, decider, { type: 'increment_twice' }, ctx);
+      const reads = jest.spyOn(store, 'readStream');
+      decider.evolve.mockClear();
+      const second = await streams.handle(ref, decider, { type: 'increment' }, ctx);
+
+      expect(reads.mock.calls).toEqual([[ref.streamId, { fromRevision: first.revision + 1 }]]);
+      // Only the event the second command decided is evolved.
+      expect(decider.evolve).toHaveBeenCalledTimes(1);
+      expect(store.appendCalls.map((c) => c.expected)).toEqual(['no_stream', 1]);
+      expect(second).toMatchObject({ revision: 2, state: { count: 3, seen: 3 } });
+      expect(await streams.load(ref.streamId, decider)).toEqual({ state: second.state, revision: 2 });
+      expect(await freshFold()).toEqual({ state: second.state, revision: 2 });
+    });
+
+    it('a load after another instance appended reads that writer’s events from the tail', async () => {
+      const decider = tally();
+      const mine = await streams.handle(ref, decider, { type: 'increment_twice' }, ctx);
+      clock.advance(1000);
+      const theirs = await new AggregateStreams(store, clock, new UlidIds()).handle(ref, tally(), { type: 'increment_twice' }, ctx);
+      expect(theirs).toMatchObject({ revision: 3, state: { count: 4, seen: 4 } });
+
+      const reads = jest.spyOn(store, 'readStream');
+      const loaded = await streams.load(ref.streamId, decider);
+      expect(reads.mock.calls).toEqual([[ref.streamId, { fromRevision: mine.revision + 1 }]]);
+      expect((await reads.mock.results[0].value).map((e: StoredEvent) => e.data.count)).toEqual([3, 4]);
+      expect(loaded).toEqual({ state: theirs.state, revision: 3 });
+      expect(loaded).toEqual(await freshFold());
+    });
+
+    it('a handle() after a direct append to the stream decides on the other writer’s events, without a conflict', async () => {
+      const decider = tally();
+      await streams.handle(ref, decider, { type: 'increment' }, ctx);
+      await competitorIncrements(real, ref.streamId);
+      const reads = jest.spyOn(store, 'readStream');
+
+      const result = await streams.handle(ref, decider, { type: 'increment' }, ctx);
+
+      expect(reads.mock.calls).toEqual([[ref.streamId, { fromRevision: 1 }]]);
+      expect(store.appendCalls.map((c) => c.expected)).toEqual(['no_stream', 1]);
+      expect(result).toMatchObject({
+        revision: 2,
+        state: { count: 3, seen: 3, ats: [expect.any(String), 'competitor', expect.any(String)] },
+      });
+      expect((await real.readStream(ref.streamId)).map((e) => e.data.count)).toEqual([1, 2, 3]);
+      expect(await streams.load(ref.streamId, decider)).toEqual({ state: result.state, revision: 2 });
+      expect(await freshFold()).toEqual({ state: result.state, revision: 2 });
+    });
+
+    it('after a conflict and its retry, the kept state includes the competing writes', async () => {
+      const decider = tally();
+      await streams.handle(ref, decider, { type: 'increment' }, ctx);
+      store.competeBeforeAppends = 2;
+      const result = await streams.handle(ref, decider, { type: 'increment_twice' }, ctx);
+
+      expect(store.appendCalls.map((c) => c.expected)).toEqual(['no_stream', 0, 1, 2]);
+      expect(result).toMatchObject({ revision: 4, state: { count: 5, seen: 5 } });
+      expect(result.state.ats.filter((at) => at === 'competitor')).toHaveLength(2);
+      const reads = jest.spyOn(store, 'readStream');
+      decider.evolve.mockClear();
+      expect(await streams.load(ref.streamId, decider)).toEqual({ state: result.state, revision: 4 });
+      expect(reads.mock.calls).toEqual([[ref.streamId, { fromRevision: 5 }]]);
+      expect(decider.evolve).not.toHaveBeenCalled();
+      expect(await freshFold()).toEqual({ state: result.state, revision: 4 });
+    });
+
+    it('nothing is kept for a command that gave up: the next load still reads the competing writes', async () => {
+      const decider = tally();
+      await streams.handle(ref, decider, { type: 'increment' }, ctx);
+      store.competeBeforeAppends = Number.POSITIVE_INFINITY;
+      await expect(streams.handle(ref, decider, { type: 'increment' }, ctx)).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+      store.competeBeforeAppends = 0;
+      const loaded = await streams.load(ref.streamId, decider);
+      // Ours at revision 0, then one competing write before each of the 1 + MAX_CONFLICT_RETRIES attempts.
+      expect(loaded).toMatchObject({ revision: 1 + MAX_CONFLICT_RETRIES, state: { count: 2 + MAX_CONFLICT_RETRIES } });
+      expect(loaded).toEqual(await freshFold());
+    });
+
+    it('another process (a second SQLite connection on the same file) appending is seen by the next load and handle()', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'peaqos-aggregate-streams-'));
+      const mineStore = new SqliteEventStore({ path: join(dir, 'events.db') });
+      const otherStore = new SqliteEventStore({ path: join(dir, 'events.db') });
+      try {
+        const decider = tally();
+        const mine = new AggregateStreams(mineStore, clock, new UlidIds());
+        const other = new AggregateStreams(otherStore, clock, new UlidIds());
+        await mine.handle(ref, decider, { type: 'increment_twice' }, ctx);
+        expect(await other.handle(ref, tally(), { type: 'increment' }, ctx)).toMatchObject({ revision: 2, state: { count: 3 } });
+
+        const loaded = await mine.load(ref.streamId, decider);
+        expect(loaded).toMatchObject({ revision: 2, state: { count: 3, seen: 3 } });
+        expect(loaded).toEqual(await freshFold(otherStore));
+
+        await other.handle(ref, tally(), { type: 'increment' }, ctx);
+        const result = await mine.handle(ref, decider, { type: 'increment' }, ctx);
+        expect(result).toMatchObject({ revision: 4, state: { count: 5, seen: 5 } });
+        expect(await mine.load(ref.streamId, decider)).toEqual({ state: result.state, revision: 4 });
+        expect(await freshFold(otherStore)).toEqual({ state: result.state, revision: 4 });
+      } finally {
+        await mineStore.close();
+        await otherStore.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 
