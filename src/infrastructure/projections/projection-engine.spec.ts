@@ -216,6 +216,27 @@ describe('ProjectionEngine (ARCHITECTURE §4)', () => {
       expect(rows(engine).every((r) => r.times === 1)).toBe(true);
     });
 
+    it('applies the live batches of every projection woken by one append in one read-model transaction', async () => {
+      const projections = [counting(), counting({ name: 'second' }), counting({ name: 'third' })];
+      const engine = await startEngine(projections);
+      const real = readModels.transaction.bind(readModels);
+      let depth = 0;
+      let outer = 0;
+      jest.spyOn(readModels, 'transaction').mockImplementation(<T>(fn: () => T): T => {
+        if (depth === 0) outer += 1;
+        depth += 1;
+        try {
+          return real(fn);
+        } finally {
+          depth -= 1;
+        }
+      });
+      const events = await append(store, 2);
+      await expectCaughtUp(engine, events.position);
+      expect(outer).toBe(1);
+      for (const name of ['counting', 'second', 'third']) expect(rows(engine, name).map((r) => r.event_id)).toEqual(events.ids);
+    });
+
     it('refuses two projections with the same name', () => {
       expect(() => new ProjectionEngine(store, readModels, [counting(), counting()])).toThrow(/Duplicate projection counting/);
     });
