@@ -537,7 +537,7 @@ async function projectionPhase(store: EventStore, dir: string, storeEvents: numb
     };
   } finally {
     await engine.stop();
-    readModels.close();
+    await readModels.close();
   }
 }
 

@@ -46,7 +46,7 @@ class CoreLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   async onApplicationShutdown() {
     this.dispatcher.stop();
     await this.engine.stop();
-    this.readModels.close();
+    await this.readModels.close();
     if (this.ownsStore) await this.store.close();
   }
 }

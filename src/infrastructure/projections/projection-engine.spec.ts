@@ -115,7 +115,7 @@ describe('ProjectionEngine (ARCHITECTURE §4)', () => {
   /** A process restart: stop the engine, reopen the read-model file. */
   async function restart(engine: ProjectionEngine): Promise<void> {
     await engine.stop();
-    readModels.close();
+    await readModels.close();
     readModels = new ReadModelStore(readModelPath());
   }
 
@@ -170,7 +170,7 @@ describe('ProjectionEngine (ARCHITECTURE §4)', () => {
 
   afterEach(async () => {
     for (const engine of engines.splice(0)) await engine.stop();
-    readModels.close();
+    await readModels.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
     jest.restoreAllMocks();

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Position } from '../../application/ports/event-store.port';
+import { WalCheckpointer } from '../sqlite/wal-checkpointer';
 import { Projection, ProjectionDb } from './projection';
 
 export type Checkpoint = {
@@ -26,6 +27,7 @@ export class ReadModelStore {
   private readonly statements = new Map<string, Database.Statement>();
   /** One ProjectionDb (with its statement cache) per projection generation. */
   private readonly accesses = new Map<string, ProjectionDb>();
+  private readonly checkpointer: WalCheckpointer | null;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -34,9 +36,13 @@ export class ReadModelStore {
     // Disposable data: NORMAL keeps the file consistent after a crash; a lost tail is re-applied
     // from the event store because the checkpoint is in the same transaction as the rows.
     this.db.pragma('synchronous = NORMAL');
-    // A rebuild dirties pages all over the file; checkpointing every 1,000 pages (the default) would
-    // cost a checkpoint and two fsyncs per batch. 16,384 pages bound the WAL to about 64 MiB.
+    // Checkpoints run in a worker thread (WalCheckpointer) every CHECKPOINT_EVERY_COMMITS commits; SQLite's
+    // own, inside a commit on this thread, is only a safety net bounding the WAL to about 64 MiB (a
+    // rebuild dirties pages all over the file, and checkpointing every 1,000 pages, the default, would
+    // cost a checkpoint and two fsyncs per batch).
     this.db.pragma('wal_autocheckpoint = 16384');
+    this.checkpointer =
+      path === ':memory:' ? null : new WalCheckpointer({ file: path, everyCommits: CHECKPOINT_EVERY_COMMITS, name: 'read models' });
     // Projections upsert rows by key all over their tables; a 64 MiB page cache keeps the hot part of
     // the read model in memory instead of re-reading pages through the OS on every batch.
     this.db.pragma('cache_size = -65536');
@@ -118,10 +124,14 @@ export class ReadModelStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    if (this.db.inTransaction) return this.db.transaction(fn)();
+    const result = this.db.transaction(fn)();
+    this.checkpointer?.committed();
+    return result;
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.checkpointer?.close();
     this.statements.clear();
     this.accesses.clear();
     this.db.close();
@@ -136,6 +146,9 @@ export class ReadModelStore {
     return st;
   }
 }
+
+/** Read-model commits (live rounds, rebuild transactions) between two checkpoints. */
+const CHECKPOINT_EVERY_COMMITS = 250;
 
 export function physicalTable(logical: string, generation: number): string {
   return `${logical}__g${generation}`;

@@ -17,6 +17,7 @@ import {
 } from '../../../application/ports/event-store.port';
 import { Actor } from '../../../domain/shared/actor';
 import { chainHash, GENESIS_HASH } from '../../../domain/shared/hash-chain';
+import { WalCheckpointer } from '../../sqlite/wal-checkpointer';
 import { AppendSignal } from '../append-signal';
 import { subscribeByReading } from '../subscribe-by-reading';
 
@@ -101,6 +102,7 @@ export class SqliteEventStore implements EventStore {
   /** The WAL file (absent for `:memory:`), opened at the first commit, fsynced after commits. */
   private readonly walPath: string | null;
   private walFd: number | null = null;
+  private readonly checkpointer: WalCheckpointer | null;
   /** Commits written but not yet synced, in commit order; their appends resolve after the next fsync. */
   private unsynced: Array<{ settle: (failure?: unknown) => void }> = [];
   private syncing: Promise<void> | null = null;
@@ -143,6 +145,9 @@ export class SqliteEventStore implements EventStore {
     this.walPath = file === ':memory:' ? null : `${file}-wal`;
     this.db.pragma(this.walPath ? 'synchronous = NORMAL' : 'synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
+    // Checkpoints run in a worker (WalCheckpointer); SQLite's own, inside a request's commit, is a safety net.
+    this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_SAFETY_PAGES}`);
+    this.checkpointer = this.walPath ? new WalCheckpointer({ file, everyCommits: CHECKPOINT_EVERY_COMMITS, name: 'event store' }) : null;
     this.db.exec(SCHEMA);
 
     this.lastOfStream = this.db.prepare('SELECT revision, hash FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1');
@@ -224,6 +229,7 @@ export class SqliteEventStore implements EventStore {
     }
     this.unsynced.push({ settle });
     this.syncing ??= this.syncWal();
+    this.checkpointer?.committed();
   }
 
   /** fsyncs the WAL until no commit is left unsynced; each fsync covers every commit written before it. */
@@ -415,6 +421,7 @@ export class SqliteEventStore implements EventStore {
     this.closed = true;
     // Appends already committed are acknowledged once synced, not dropped.
     while (this.syncing) await this.syncing;
+    await this.checkpointer?.close();
     if (this.walFd !== null) closeSync(this.walFd);
     this.walFd = null;
     this.signal.notify();
@@ -425,6 +432,11 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) throw new EventStoreUnavailableError('The event store is closed');
   }
 }
+
+/** Group commits between two checkpoints (each writes a few pages: ~1,000–2,000 pages, 4–8 MiB of WAL). */
+const CHECKPOINT_EVERY_COMMITS = 250;
+/** SQLite's automatic checkpoint, reached only if the checkpointer falls behind or fails (80 MiB of WAL). */
+const AUTOCHECKPOINT_SAFETY_PAGES = 20_000;
 
 /** Events of the in-memory `$all` tail (from 2 × this down to this when full). */
 const RECENT_EVENTS = 4096;
