@@ -1,17 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { MachineListFilter, MachinesReadModel, MachineSortKey } from '../../application/ports/machines-read-model.port';
 import { Machine } from '../../domain/machine/machine.decider';
+import { ParsedJsonCache } from '../projections/parsed-json-cache';
 import { ProjectionEngine } from '../projections/projection-engine';
 import { MachineRow, MACHINES } from './machines.projection';
 
 /** Queries over the `machines` read model (never folds streams per request, ARCHITECTURE §4). */
 @Injectable()
 export class SqliteMachinesReadModel implements MachinesReadModel {
+  /** Every agent request reads its machine (existence and activity gates), mostly unchanged. */
+  private readonly docs = new ParsedJsonCache<Machine>();
+
   constructor(private readonly projections: ProjectionEngine) {}
 
   byId(machineId: string): Machine | undefined {
     const row = this.projections.reader(MACHINES).get<MachineRow>(`SELECT id, doc FROM {machines} WHERE id = ?`, machineId);
-    return row && (JSON.parse(row.doc) as Machine);
+    return row && this.docs.parse(machineId, row.doc);
   }
 
   page(filter: MachineListFilter, after: MachineSortKey | null, limit: number): Machine[] {

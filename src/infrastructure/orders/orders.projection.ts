@@ -1,5 +1,6 @@
 import { applyMarketOrderEvent, MarketOrderEvent } from '../../domain/order/market-order.decider';
 import { MarketOrderRecord, OrderRecords } from '../../domain/order/market-order-types';
+import { ParsedJsonCache } from '../projections/parsed-json-cache';
 import { defineProjection, ProjectionDb } from '../projections/projection';
 
 export const MARKET_ORDERS = 'market_orders';
@@ -81,12 +82,21 @@ export const ordersProjection = defineProjection({
   },
 });
 
+/**
+ * Each lifecycle step of an order changes its row again: the documents it was last written with are
+ * not parsed again (checked against the row's text, so a rebuilt or rolled-back row is parsed afresh).
+ * Keys carry the table, so generations never share entries.
+ */
+const orderDocs = new ParsedJsonCache<MarketOrderRecord>();
+const paymentDocs = new ParsedJsonCache<NonNullable<OrderRecords['payment']>>();
+
 function loadRow(db: ProjectionDb, orderId: string): { records: OrderRecords; created: boolean } | undefined {
   const row = db.get<OrderRow>(`SELECT doc, payment FROM {market_orders} WHERE id = ?`, orderId);
   if (!row) return undefined;
+  const key = `${db.table(MARKET_ORDERS)}\u0000${orderId}`;
   const records: OrderRecords = {
-    order: JSON.parse(row.doc) as MarketOrderRecord,
-    payment: row.payment === null ? null : (JSON.parse(row.payment) as OrderRecords['payment']),
+    order: orderDocs.parse(key, row.doc),
+    payment: row.payment === null ? null : paymentDocs.parse(key, row.payment),
   };
   return { records, created: false };
 }
@@ -95,6 +105,9 @@ function loadRow(db: ProjectionDb, orderId: string): { records: OrderRecords; cr
 function write(db: ProjectionDb, { order, payment }: OrderRecords, created: boolean): void {
   const doc = JSON.stringify(order);
   const paymentDoc = payment === null ? null : JSON.stringify(payment);
+  const key = `${db.table(MARKET_ORDERS)}\u0000${order.id}`;
+  orderDocs.remember(key, doc, order);
+  if (payment !== null) paymentDocs.remember(key, paymentDoc!, payment);
   if (!created) {
     db.run(
       `UPDATE {market_orders} SET status = ?, payment_status = ?, doc = ?, payment = ? WHERE id = ?`,
