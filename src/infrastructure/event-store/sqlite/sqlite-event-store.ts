@@ -433,8 +433,8 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
-/** Group commits between two checkpoints (each writes a few pages: ~1,000–2,000 pages, 4–8 MiB of WAL). */
-const CHECKPOINT_EVERY_COMMITS = 250;
+/** Group commits between two checkpoints (a few pages each): small checkpoints keep their fsync of the database file short. */
+const CHECKPOINT_EVERY_COMMITS = 100;
 /** SQLite's automatic checkpoint, reached only if the checkpointer falls behind or fails (80 MiB of WAL). */
 const AUTOCHECKPOINT_SAFETY_PAGES = 20_000;
 
