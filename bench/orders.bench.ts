@@ -2,16 +2,19 @@
  * Market order lifecycle benchmark (`npm run bench:orders`).
  *
  * Drives the order lifecycle of §7.5 over real sockets against the real application (createApp with a
- * SQLite store in a fresh temp directory, removed at the end) and compares each step with two baselines
+ * SQLite store in a fresh temp directory, removed at the end) and compares each step with baselines
  * measured in the same run, on the same machine, with the same load driver:
  *
  *   B1  bare Fastify answering a trivial POST whose body is validated by a JSON schema;
- *   B2  Nest + FastifyAdapter (the Fastify options of app-factory.ts) + a global ValidationPipe
- *       (whitelist, forbidNonWhitelisted, transform) answering a trivial POST with a class-validator DTO,
- *       no store and no project module;
- *   B3  (for reference) the project's own stack (createApp: admission and API key, RequestPipelineInterceptor
- *       with request-shape validation, idempotency and HttpResult status, error filter) answering a trivial
- *       validated POST mounted through AppModule `imports`, touching no store.
+ *   B2  (stricter reference) Nest + FastifyAdapter (the Fastify options of app-factory.ts) + a global
+ *       ValidationPipe (whitelist, forbidNonWhitelisted, transform) answering a trivial POST with a
+ *       class-validator DTO, no store and no project module;
+ *   B3  the issue's baseline, "the project's own Nest + Fastify + ValidationPipe stack answering a trivial
+ *       validated POST that touches no store": createApp (admission and API key, RequestPipelineInterceptor
+ *       with request-shape validation — the project's ValidationPipe — idempotency and HttpResult status,
+ *       error filter) answering a trivial validated POST mounted through AppModule `imports`.
+ *
+ * Target (TARGET): every step at ≥ 50 % of B3's requests/s with p99 ≤ 25 ms.
  *
  * Lifecycle, run as phases so that each step's requests/s and latencies compare directly with the
  * baselines: (1) POST /market/orders for N fresh orders, then for those N orders (2) payment-intent
@@ -106,8 +109,13 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 
 /** Abort when more than this share of a phase's requests fail. */
 const MAX_FAILURE_RATE = 0.001;
-/** The issue's target: every write step at ≥ 50 % of B2's requests/s, p99 ≤ 25 ms (at 32 connections). */
-const TARGET = { ratioToNest: 0.5, p99Ms: 25 };
+/**
+ * The issue's target: every write step at ≥ 50 % of the requests/s of "the project's own Nest + Fastify
+ * + ValidationPipe stack answering a trivial validated POST that touches no store" — B3, the project's
+ * createApp stack — with p99 ≤ 25 ms at 32 connections. B2 (a bare Nest + ValidationPipe app, without
+ * the project's pipeline) is reported beside it as the stricter reference.
+ */
+const TARGET = { baseline: 'B3', ratio: 0.5, p99Ms: 25 };
 
 const API_KEY = 'bench-orders-api-key-0123456789abcdef';
 const SESSION_SECRET = 'bench-session-secret-0123456789abcdef-0123456789';
@@ -940,21 +948,21 @@ function printBaselines(baselines: Baseline[], nest: Baseline, fastify: Baseline
   }
 }
 
-function printLifecycle(title: string, run: LifecycleRun, nest: Baseline, fastify: Baseline): void {
+function printLifecycle(title: string, run: LifecycleRun, app: Baseline, nest: Baseline, fastify: Baseline): void {
   console.log(`\n${title}`);
   console.log(
-    '| step | requests | req/s | p50 ms | p99 ms | max ms | × B2 Nest | × B1 Fastify | server CPU | server loop busy | other procs (cores) | target (≥ 50 % of B2, p99 ≤ 25 ms) |',
+    '| step | requests | req/s | p50 ms | p99 ms | max ms | × B3 project | × B2 Nest | × B1 Fastify | server CPU | server loop busy | other procs (cores) | target (≥ 50 % of B3, p99 ≤ 25 ms) |',
   );
-  console.log('| :-- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | :-- |');
+  console.log('| :-- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | :-- |');
   for (const p of run.phases) {
-    const ratio = p.perSecond / nest.perSecond;
-    const met = ratio >= TARGET.ratioToNest && p.p99Ms <= TARGET.p99Ms;
+    const ratio = p.perSecond / app.perSecond;
+    const met = ratio >= TARGET.ratio && p.p99Ms <= TARGET.p99Ms;
     console.log(
-      `| ${p.step} | ${fmt(p.requests)} | ${fmt(p.perSecond)} | ${p.p50Ms} | ${p.p99Ms} | ${p.maxMs} | ${ratio.toFixed(3)} | ${(p.perSecond / fastify.perSecond).toFixed(3)} | ${pct(p.serverCpu)} | ${pct(p.serverEventLoop)} | ${cores(p.otherCpu)} | ${met ? 'yes' : 'no'} |`,
+      `| ${p.step} | ${fmt(p.requests)} | ${fmt(p.perSecond)} | ${p.p50Ms} | ${p.p99Ms} | ${p.maxMs} | ${ratio.toFixed(3)} | ${(p.perSecond / nest.perSecond).toFixed(3)} | ${(p.perSecond / fastify.perSecond).toFixed(3)} | ${pct(p.serverCpu)} | ${pct(p.serverEventLoop)} | ${cores(p.otherCpu)} | ${met ? 'yes' : 'no'} |`,
     );
   }
   console.log(
-    `| **lifecycle** | ${fmt(run.orders)} orders | **${fmt(run.ordersPerSecond)} orders/s** | | | | | | | | | ${fmt(Math.round(run.wallMs))} ms for the six phases |`,
+    `| **lifecycle** | ${fmt(run.orders)} orders | **${fmt(run.ordersPerSecond)} orders/s** | | | | | | | | | | ${fmt(Math.round(run.wallMs))} ms for the six phases |`,
   );
 }
 
@@ -979,11 +987,12 @@ function printProfiles(baselines: Array<Baseline & { profile?: ProfileSummary }>
   }
 }
 
-function targetsOf(run: LifecycleRun, nest: Baseline) {
+function targetsOf(run: LifecycleRun, app: Baseline, nest: Baseline) {
   return run.phases.map((p) => ({
     step: p.step,
+    ratioToProject: round(p.perSecond / app.perSecond, 3),
     ratioToNest: round(p.perSecond / nest.perSecond, 3),
-    ratioMet: p.perSecond / nest.perSecond >= TARGET.ratioToNest,
+    ratioMet: p.perSecond / app.perSecond >= TARGET.ratio,
     p99Met: p.p99Ms <= TARGET.p99Ms,
   }));
 }
@@ -1021,12 +1030,15 @@ async function main(): Promise<void> {
   const nest = await measureBaseline({ mode: 'nest' }, 'B2 Nest + Fastify + ValidationPipe, DTO POST', 'nest');
   const primary = await measureLifecycle(AGENTS, ORDERS, WARMUP_ORDERS, 'main', true);
   const baselines = [fastify, nest, ...(primary.trivialPost ? [primary.trivialPost] : [])];
+  if (!primary.trivialPost) throw new Error('The main run measured no B3 baseline');
+  const app = primary.trivialPost;
   const shared = SHARED_ORDERS > 0 ? await measureLifecycle(1, SHARED_ORDERS, Math.min(WARMUP_ORDERS, 32), 'shared', false) : null;
 
   printBaselines(baselines, nest, fastify);
   printLifecycle(
     `Lifecycle — ${fmt(ORDERS)} orders, ${AGENTS} agents${AGENTS === CONNECTIONS ? ' (one per connection)' : ''}, ${CONNECTIONS} connections, one phase per step`,
     primary,
+    app,
     nest,
     fastify,
   );
@@ -1035,6 +1047,7 @@ async function main(): Promise<void> {
     printLifecycle(
       `Lifecycle — ${fmt(SHARED_ORDERS)} orders, ONE shared agent (every creation serialised on one pairing stream), ${CONNECTIONS} connections`,
       shared,
+      app,
       nest,
       fastify,
     );
@@ -1061,8 +1074,8 @@ async function main(): Promise<void> {
         },
         target: TARGET,
         baselines,
-        lifecycle: { ...strip(primary), targets: targetsOf(primary, nest) },
-        sharedAgent: shared ? { ...strip(shared), targets: targetsOf(shared, nest) } : null,
+        lifecycle: { ...strip(primary), targets: targetsOf(primary, app, nest) },
+        sharedAgent: shared ? { ...strip(shared), targets: targetsOf(shared, app, nest) } : null,
       },
       null,
       2,
