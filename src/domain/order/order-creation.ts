@@ -58,7 +58,6 @@ export function resolveOrderCreation(command: CreateMarketOrder, now: string): R
   if (issues.length > 0) throw validationError(issues, 'input_invalid');
 
   const amount = effectiveAmount({ quote, service, budget: command.budget });
-  const { machineContext: _machineContext, ...snapshot } = service;
   const order: MarketOrderRecord = {
     id: command.id,
     machineId: command.machineId,
@@ -76,7 +75,7 @@ export function resolveOrderCreation(command: CreateMarketOrder, now: string): R
     input: redactSecrets(input),
     budget: normaliseBudget(command.budget),
     payment: orderPaymentBlock(quote ? quote.payment : service.payment, amount),
-    serviceSnapshot: JSON.parse(JSON.stringify(snapshot)) as Record<string, unknown>,
+    serviceSnapshot: serviceSnapshotOf(service),
     taskId: null,
     routeId: null,
     runId: null,
@@ -94,6 +93,31 @@ export function resolveOrderCreation(command: CreateMarketOrder, now: string): R
     updatedAt: now,
   };
   return { order, amount };
+}
+
+/**
+ * The order's `serviceSnapshot`: the service as JSON, without `machineContext`. Made once per service
+ * object and shared (frozen) by its orders: a catalogue service never changes (the catalogue is read
+ * once and frozen), and serialising a snapshot per order was most of the cost of resolving a creation.
+ */
+const snapshots = new WeakMap<MarketServiceDetail, Record<string, unknown>>();
+
+function serviceSnapshotOf(service: MarketServiceDetail): Record<string, unknown> {
+  let snapshot = snapshots.get(service);
+  if (!snapshot) {
+    const { machineContext: _machineContext, ...rest } = service;
+    snapshot = deepFreeze(JSON.parse(JSON.stringify(rest)) as Record<string, unknown>);
+    snapshots.set(service, snapshot);
+  }
+  return snapshot;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** Step 5, in the spec's order. */
