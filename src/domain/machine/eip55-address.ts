@@ -2,10 +2,29 @@ import { keccak_256 } from '@noble/hashes/sha3';
 
 const HEX_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
+/**
+ * Checksummed forms by lower-case hex, least recently used out: the same few addresses (payers,
+ * recipients, tokens) come back on every payment request, and each checksum is a Keccak-256.
+ */
+const checksummed = new Map<string, string>();
+const CHECKSUMMED_CACHE_SIZE = 10_000;
+
 /** EIP-55 checksum form of a `0x` + 40 hex address (any case). */
 export function toEip55Address(address: string): string {
   if (!HEX_ADDRESS.test(address)) throw new TypeError(`Not a 20-byte hex address: ${address}`);
   const lower = address.slice(2).toLowerCase();
+  let out = checksummed.get(lower);
+  if (out !== undefined) {
+    checksummed.delete(lower);
+  } else {
+    out = checksum(lower);
+    if (checksummed.size >= CHECKSUMMED_CACHE_SIZE) checksummed.delete(checksummed.keys().next().value as string);
+  }
+  checksummed.set(lower, out);
+  return out;
+}
+
+function checksum(lower: string): string {
   const hash = keccak_256(new TextEncoder().encode(lower));
   let out = '0x';
   for (let i = 0; i < lower.length; i++) {
@@ -24,7 +43,7 @@ export function toEip55Address(address: string): string {
 export function parseEip55Address(raw: string): string | null {
   if (!HEX_ADDRESS.test(raw) || raw[1] !== 'x') return null;
   const hex = raw.slice(2);
-  const checksummed = toEip55Address(raw);
-  if (hex === hex.toLowerCase() || hex === hex.toUpperCase()) return checksummed;
-  return checksummed === raw ? checksummed : null;
+  const eip55 = toEip55Address(raw);
+  if (hex === hex.toLowerCase() || hex === hex.toUpperCase()) return eip55;
+  return eip55 === raw ? eip55 : null;
 }
