@@ -148,7 +148,7 @@ export class ReadModelStore {
 }
 
 /** Read-model commits (live rounds, rebuild transactions) between two checkpoints. */
-const CHECKPOINT_EVERY_COMMITS = 100;
+const CHECKPOINT_EVERY_COMMITS = 20;
 
 export function physicalTable(logical: string, generation: number): string {
   return `${logical}__g${generation}`;
