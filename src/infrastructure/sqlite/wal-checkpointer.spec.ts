@@ -88,4 +88,25 @@ describe('WalCheckpointer', () => {
     await checkpointer.checkpoint();
     expect(checkpointer.completed).toBe(1);
   });
+
+  it('keeps the process alive while a checkpoint or its close is awaited, and not otherwise', async () => {
+    // A child process whose only pending work is an awaited checkpoint, then a close: it must print both.
+    const script = `
+      const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+      require('ts-node/register/transpile-only');
+      const { WalCheckpointer } = require(${JSON.stringify(require.resolve('./wal-checkpointer'))});
+      const db = new Database(${JSON.stringify(file)});
+      db.pragma('wal_autocheckpoint = 0');
+      db.prepare('INSERT INTO t (body) VALUES (?)').run('x');
+      const c = new WalCheckpointer({ file: ${JSON.stringify(file)}, everyCommits: 1, name: 'child' });
+      c.checkpoint().then(() => { console.log('checkpointed ' + c.completed); return c.close(); }).then(() => console.log('closed'));
+    `;
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync(process.execPath, ['-e', script], {
+      cwd: path.resolve(__dirname, '../../..'),
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(out.trim().split('\n')).toEqual(['checkpointed 1', 'closed']);
+  });
 });

@@ -81,6 +81,8 @@ export class WalCheckpointer {
 
   private async runOne(): Promise<void> {
     const worker = (this.worker ??= this.startWorker());
+    // Referenced while it works: an unreferenced worker would let the process exit under an awaited checkpoint.
+    worker.ref();
     const answer = await new Promise<{ ok: boolean; error?: string }>((resolve) => {
       const onExit = () => resolve({ ok: false, error: 'the checkpoint worker stopped' });
       worker.once('exit', onExit);
@@ -90,6 +92,7 @@ export class WalCheckpointer {
       });
       worker.postMessage('checkpoint');
     });
+    worker.unref();
     if (answer.ok) this.completed += 1;
     else this.logger.warn(`WAL checkpoint of ${this.options.name} failed: ${answer.error}`);
   }
@@ -102,6 +105,7 @@ export class WalCheckpointer {
     const worker = this.worker;
     this.worker = null;
     if (!worker) return;
+    worker.ref();
     await new Promise<void>((resolve) => {
       worker.once('exit', () => resolve());
       worker.postMessage('close');
