@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { applyMarketOrderEvent, MarketOrderEvent } from '../../domain/order/market-order.decider';
 import { MarketOrderRecord, OrderRecords } from '../../domain/order/market-order-types';
 import { ParsedJsonCache } from '../projections/parsed-json-cache';
@@ -83,6 +84,27 @@ export const ordersProjection = defineProjection({
 });
 
 /**
+ * `JSON.stringify(order)`, byte for byte, without serialising its service snapshot again at every step:
+ * an order's snapshot is one shared, frozen object (serviceSnapshotOf), serialised once here and spliced
+ * in where a per-process random placeholder (which no stored value can contain) was written.
+ */
+const SNAPSHOT_PLACEHOLDER = `\u0000snapshot-${randomBytes(16).toString('hex')}`;
+const SNAPSHOT_PLACEHOLDER_JSON = JSON.stringify(SNAPSHOT_PLACEHOLDER);
+const snapshotJson = new WeakMap<object, string>();
+
+export function orderJson(order: MarketOrderRecord): string {
+  const snapshot = order.serviceSnapshot;
+  if (snapshot === null || typeof snapshot !== 'object') return JSON.stringify(order);
+  let json = snapshotJson.get(snapshot);
+  if (json === undefined) {
+    json = JSON.stringify(snapshot);
+    snapshotJson.set(snapshot, json);
+  }
+  const serialised = json;
+  return JSON.stringify({ ...order, serviceSnapshot: SNAPSHOT_PLACEHOLDER }).replace(SNAPSHOT_PLACEHOLDER_JSON, () => serialised);
+}
+
+/**
  * Each lifecycle step of an order changes its row again: the documents it was last written with are
  * not parsed again (checked against the row's text, so a rebuilt or rolled-back row is parsed afresh).
  * Keys carry the table, so generations never share entries.
@@ -103,7 +125,7 @@ function loadRow(db: ProjectionDb, orderId: string): { records: OrderRecords; cr
 
 /** A new row is inserted; an existing one has only its changing columns updated (its indexes stay as they are). */
 function write(db: ProjectionDb, { order, payment }: OrderRecords, created: boolean): void {
-  const doc = JSON.stringify(order);
+  const doc = orderJson(order);
   const paymentDoc = payment === null ? null : JSON.stringify(payment);
   const key = `${db.table(MARKET_ORDERS)}\u0000${order.id}`;
   orderDocs.remember(key, doc, order);

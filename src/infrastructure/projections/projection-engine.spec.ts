@@ -195,6 +195,10 @@ describe('ProjectionEngine (ARCHITECTURE §4)', () => {
       const ignored = await append(store, 1, 'thing.ignored');
       await expectCaughtUp(engine, ignored.position);
       const last = (await store.readLast())!;
+      // Passed in memory at once; saved with the next handled event, or at the latest when it stops.
+      expect(statusOf(engine).position).toBe(last.position);
+      expect(readModels.checkpoint('counting')?.position).toBe(c.position);
+      await engine.stop();
       expect(readModels.checkpoint('counting')).toEqual({
         name: 'counting',
         version: 1,
@@ -204,6 +208,30 @@ describe('ProjectionEngine (ARCHITECTURE §4)', () => {
         tables: ['counting_applied'],
       });
       expect(rows(engine)).toHaveLength(3);
+    });
+
+    it('saves no checkpoint for a round without an event it handles; after a crash it re-reads them and applies nothing twice', async () => {
+      const projection = counting();
+      const engine = await startEngine([projection]);
+      const counted = await append(store, 2, 'thing.counted');
+      await expectCaughtUp(engine, counted.position);
+      const ignored = await append(store, 3, 'thing.ignored');
+      await expectCaughtUp(engine, ignored.position);
+      expect(readModels.checkpoint('counting')?.position).toBe(counted.position);
+
+      // A crash: delivery stops and nothing more is saved; the saved checkpoint lags over the ignored events.
+      type Internals = { runners: Map<string, { subscription: { close(): Promise<void> } | null }> };
+      await (engine as unknown as Internals).runners.get('counting')!.subscription!.close();
+      engines.splice(engines.indexOf(engine), 1);
+      const replayed = counting();
+      const engine2 = await startEngine([replayed]);
+      await expectCaughtUp(engine2, ignored.position);
+      expect(replayed.calls).toEqual([]);
+      expect(rows(engine2).map((r) => [r.event_id, r.times])).toEqual(counted.ids.map((id) => [id, 1]));
+
+      const more = await append(store, 1, 'thing.counted');
+      await expectCaughtUp(engine2, more.position);
+      expect(readModels.checkpoint('counting')?.position).toBe(more.position);
     });
 
     it('keeps applying live events after catching up', async () => {

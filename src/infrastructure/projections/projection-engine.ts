@@ -25,6 +25,12 @@ type Runner = {
   rebuildTarget: Position | null;
   /** Consecutive failures, for the restart backoff. */
   failures: number;
+  /**
+   * False while the saved checkpoint lags behind `checkpoint` over events the projection does not
+   * handle: a round with none of its events advances it in memory only (re-reading them after a crash
+   * applies nothing). Saved with its next handled event, and when the runner stops.
+   */
+  checkpointSaved: boolean;
   restartTimer: NodeJS.Timeout | null;
 };
 
@@ -77,6 +83,7 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
         subscription: null,
         rebuildTarget: null,
         failures: 0,
+        checkpointSaved: true,
         restartTimer: null,
       });
     }
@@ -272,6 +279,14 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
     runner.subscription = null;
     runner.state = state;
     await subscription?.close();
+    if (runner.checkpointSaved) return;
+    try {
+      this.readModels.transaction(() => this.readModels.saveCheckpoint(runner.checkpoint));
+      runner.checkpointSaved = true;
+    } catch (error) {
+      // Harmless: the saved checkpoint only lags over events this projection does not handle.
+      this.logger.warn(`Could not save the checkpoint of ${runner.projection.name}: ${(error as Error).message}`);
+    }
   }
 
   /**
@@ -289,12 +304,23 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
   private applyPending(): void {
     const pending = this.pendingApplies;
     this.pendingApplies = [];
-    const outcomes: Array<{ next: Checkpoint } | { error: unknown }> = [];
+    const outcomes: Array<{ next: Checkpoint; saved: boolean } | { error: unknown }> = [];
     try {
       this.readModels.transaction(() => {
         for (const { runner, batch } of pending) {
+          const last = batch[batch.length - 1];
+          const next: Checkpoint = { ...runner.checkpoint, position: last.position, lastOccurredAt: last.metadata.occurredAt };
+          const handled = batch.filter((event) => runner.handles.has(event.type));
+          if (handled.length === 0) {
+            outcomes.push({ next, saved: false });
+            continue;
+          }
           try {
-            outcomes.push({ next: this.readModels.transaction(() => this.applyOne(runner, batch)) });
+            this.readModels.transaction(() => {
+              applyEvents(runner.projection, handled, this.readModels.access(runner.projection, runner.checkpoint.generation));
+              this.readModels.saveCheckpoint(next);
+            });
+            outcomes.push({ next, saved: true });
           } catch (error) {
             outcomes.push({ error });
           }
@@ -313,6 +339,7 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
       }
       const { runner } = p;
       runner.checkpoint = outcome.next;
+      runner.checkpointSaved = outcome.saved;
       runner.failures = 0;
       if (runner.rebuildTarget && comparePositions(outcome.next.position!, runner.rebuildTarget) >= 0) {
         runner.rebuildTarget = null;
@@ -321,16 +348,6 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
       p.resolve();
     });
     this.releaseWaiters();
-  }
-
-  /** Applies one projection's batch and saves its checkpoint (inside the caller's transaction). */
-  private applyOne(runner: Runner, batch: StoredEvent[]): Checkpoint {
-    const db = this.readModels.access(runner.projection, runner.checkpoint.generation);
-    const last = batch[batch.length - 1];
-    const next: Checkpoint = { ...runner.checkpoint, position: last.position, lastOccurredAt: last.metadata.occurredAt };
-    applyHandled(runner, batch, db);
-    this.readModels.saveCheckpoint(next);
-    return next;
   }
 
   private caughtUpTo(position: Position): boolean {
@@ -354,11 +371,12 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
 }
 
 function applyHandled(runner: Runner, batch: readonly StoredEvent[], db: ProjectionDb): void {
-  const { projection, handles } = runner;
-  if (!projection.applyBatch) {
-    for (const event of batch) if (handles.has(event.type)) projection.apply(event, db);
-    return;
-  }
-  const handled = batch.filter((event) => handles.has(event.type));
-  if (handled.length > 0) projection.applyBatch(handled, db);
+  const handled = batch.filter((event) => runner.handles.has(event.type));
+  if (handled.length > 0) applyEvents(runner.projection, handled, db);
+}
+
+/** Events the projection handles, in order. */
+function applyEvents(projection: Projection, handled: readonly StoredEvent[], db: ProjectionDb): void {
+  if (projection.applyBatch) projection.applyBatch(handled, db);
+  else for (const event of handled) projection.apply(event, db);
 }
