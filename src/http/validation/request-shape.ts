@@ -150,17 +150,30 @@ function isEmptyObject(value: unknown): boolean {
 
 /** §0.2: a documented query parameter given more than once is a validation error. */
 function repeatedParameters(query: Record<string, unknown>, metatype: Type): ValidationIssue[] {
-  const documented = new Set(documentedProperties(metatype));
-  return Object.entries(query ?? {})
-    .filter(([name, value]) => Array.isArray(value) && documented.has(name))
-    .map(([name]) => ({ location: 'query' as const, path: name, message: `Query parameter ${name} must be given at most once` }));
+  const issues: ValidationIssue[] = [];
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (Array.isArray(value) && documentedProperties(metatype).has(name)) {
+      issues.push({ location: 'query', path: name, message: `Query parameter ${name} must be given at most once` });
+    }
+  }
+  return issues;
 }
 
+/** Per query DTO class: its metadata is fixed once the class is declared. */
+const documented = new WeakMap<Type, Set<string>>();
+
 /** The decorated properties of a query DTO are its documented parameters. */
-function documentedProperties(metatype: Type): string[] {
-  return getMetadataStorage()
-    .getTargetValidationMetadatas(metatype, '', true, false)
-    .map((m) => m.propertyName);
+function documentedProperties(metatype: Type): Set<string> {
+  let names = documented.get(metatype);
+  if (!names) {
+    names = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(metatype, '', true, false)
+        .map((m) => m.propertyName),
+    );
+    documented.set(metatype, names);
+  }
+  return names;
 }
 
 function dedupe(issues: ValidationIssue[]): ValidationIssue[] {
