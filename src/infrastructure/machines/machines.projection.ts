@@ -43,7 +43,15 @@ export const machinesProjection = defineProjection({
   },
 });
 
+/**
+ * Machine rows written by this process (any generation, any read-model file): readers may keep what
+ * they read while it has not changed (a rolled-back write changes it too, which only costs a re-read).
+ */
+let rowWrites = 0;
+export const machineRowWrites = (): number => rowWrites;
+
 function write(db: Parameters<typeof machinesProjection.apply>[1], machine: Machine, verb: 'INSERT OR REPLACE' | 'REPLACE'): void {
+  rowWrites += 1;
   db.run(
     `${verb} INTO {machines} (id, status, owner_id, has_proof, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)`,
     machine.id,

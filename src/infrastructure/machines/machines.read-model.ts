@@ -1,21 +1,39 @@
 import { Injectable } from '@nestjs/common';
 import { MachineListFilter, MachinesReadModel, MachineSortKey } from '../../application/ports/machines-read-model.port';
 import { Machine } from '../../domain/machine/machine.decider';
-import { ParsedJsonCache } from '../projections/parsed-json-cache';
 import { ProjectionEngine } from '../projections/projection-engine';
-import { MachineRow, MACHINES } from './machines.projection';
+import { machineRowWrites, MachineRow, MACHINES } from './machines.projection';
+
+/** Machines whose last read SqliteMachinesReadModel keeps. */
+const KEPT_MACHINES = 10_000;
 
 /** Queries over the `machines` read model (never folds streams per request, ARCHITECTURE §4). */
 @Injectable()
 export class SqliteMachinesReadModel implements MachinesReadModel {
-  /** Every agent request reads its machine (existence and activity gates), mostly unchanged. */
-  private readonly docs = new ParsedJsonCache<Machine>();
+  /**
+   * Every agent request reads its machine (existence and activity gates) and machines rarely change:
+   * what was read is kept with the live table and the count of machine row writes at that time, and
+   * served while both are the same (no machine row written since, by this process, which alone writes
+   * its read model). Bounded, least recently used out.
+   */
+  private readonly kept = new Map<string, { stamp: string; machine: Machine | undefined }>();
 
   constructor(private readonly projections: ProjectionEngine) {}
 
   byId(machineId: string): Machine | undefined {
-    const row = this.projections.reader(MACHINES).get<MachineRow>(`SELECT id, doc FROM {machines} WHERE id = ?`, machineId);
-    return row && this.docs.parse(machineId, row.doc);
+    const db = this.projections.reader(MACHINES);
+    const stamp = `${db.table(MACHINES)}\u0000${machineRowWrites()}`;
+    const hit = this.kept.get(machineId);
+    this.kept.delete(machineId);
+    let machine: Machine | undefined;
+    if (hit && hit.stamp === stamp) machine = hit.machine;
+    else {
+      const row = db.get<MachineRow>(`SELECT id, doc FROM {machines} WHERE id = ?`, machineId);
+      machine = row && (JSON.parse(row.doc) as Machine);
+    }
+    this.kept.set(machineId, { stamp, machine });
+    if (this.kept.size > KEPT_MACHINES) this.kept.delete(this.kept.keys().next().value as string);
+    return machine;
   }
 
   page(filter: MachineListFilter, after: MachineSortKey | null, limit: number): Machine[] {
