@@ -305,12 +305,16 @@ export class ProjectionEngine implements ReadModelSync, ProjectionStatusSource {
     const pending = this.pendingApplies;
     this.pendingApplies = [];
     const outcomes: Array<{ next: Checkpoint; saved: boolean } | { error: unknown }> = [];
+    const work = pending.map(({ runner, batch }) => ({ runner, batch, handled: batch.filter((event) => runner.handles.has(event.type)) }));
+    // A round without any handled event (e.g. only idempotency records were appended) opens no transaction.
+    const inTransaction = work.some((w) => w.handled.length > 0)
+      ? (fn: () => void) => this.readModels.transaction(fn)
+      : (fn: () => void) => fn();
     try {
-      this.readModels.transaction(() => {
-        for (const { runner, batch } of pending) {
+      inTransaction(() => {
+        for (const { runner, batch, handled } of work) {
           const last = batch[batch.length - 1];
           const next: Checkpoint = { ...runner.checkpoint, position: last.position, lastOccurredAt: last.metadata.occurredAt };
-          const handled = batch.filter((event) => runner.handles.has(event.type));
           if (handled.length === 0) {
             outcomes.push({ next, saved: false });
             continue;
