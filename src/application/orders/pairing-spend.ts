@@ -6,6 +6,7 @@ import { withPairingStore } from '../pairings/pairing-unavailable';
 import { CLOCK, Clock } from '../ports/clock.port';
 import { EVENT_STORE, EventStore } from '../ports/event-store.port';
 import { ORDERS_READ_MODEL, OrdersReadModel } from '../ports/orders-read-model.port';
+import { LruMap } from '../../domain/shared/lru-map';
 
 /** How long a registration counts without its order before the order is taken as never written. */
 export const UNWRITTEN_ORDER_GRACE_MS = 2 * 60 * 1000;
@@ -32,23 +33,18 @@ export class PairingSpend {
    * registrations are never looked at again: an order stream is never deleted. Bounded (oldest out); a
    * forgotten id costs one read-model query, not a wrong answer.
    */
-  private readonly written = new Set<string>();
+  private readonly written = new LruMap<string, true>(KNOWN_WRITTEN_ORDERS);
 
   /** Runs the creation of `orderId` (registration, then the order write) marked as in flight. */
   async creatingOrder<T>(orderId: string, create: () => Promise<T>): Promise<T> {
     this.creating.add(orderId);
     try {
       const created = await create();
-      this.knowWritten(orderId);
+      this.written.set(orderId, true);
       return created;
     } finally {
       this.creating.delete(orderId);
     }
-  }
-
-  private knowWritten(orderId: string): void {
-    this.written.add(orderId);
-    if (this.written.size > KNOWN_WRITTEN_ORDERS) this.written.delete(this.written.values().next().value as string);
   }
 
   /** Cancelled, failed or refunded orders (read model), and registrations whose order was never written. */
@@ -68,7 +64,7 @@ export class PairingSpend {
     const notKnown = (orderId: string) => !this.written.has(orderId) && !this.creating.has(orderId);
     const registered = acting.spend.filter((order) => order.day === day && notKnown(order.orderId)).map((order) => order.orderId);
     if (registered.length === 0) return [];
-    for (const orderId of this.orders.orderIdsOf(acting.pairing.id, day)) this.knowWritten(orderId);
+    for (const orderId of this.orders.orderIdsOf(acting.pairing.id, day)) this.written.set(orderId, true);
     const unknown = new Set(registered.filter(notKnown));
     if (unknown.size === 0) return [];
     const cutoff = this.clock.now().getTime() - UNWRITTEN_ORDER_GRACE_MS;

@@ -7,6 +7,7 @@ import { IDS, Ids } from '../ports/ids.port';
 import { READ_MODEL_SYNC, ReadModelSync } from '../ports/read-model-sync.port';
 import { CommandContext } from './command-context';
 import { asServiceUnavailable, withStore } from './store-unavailable';
+import { LruMap } from '../../domain/shared/lru-map';
 
 export type StreamRef = {
   streamId: string;
@@ -50,7 +51,7 @@ const READ_YOUR_WRITES_TIMEOUT_MS = 2000;
 export class AggregateStreams {
   private readonly logger = new Logger(AggregateStreams.name);
   private readonly queues = new Map<string, Promise<void>>();
-  private readonly states = new WeakMap<object, Map<string, Folded<unknown>>>();
+  private readonly states = new WeakMap<object, LruMap<string, Folded<unknown>>>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -80,19 +81,18 @@ export class AggregateStreams {
     return { state, revision };
   }
 
-  private statesOf<S>(decider: object): Map<string, Folded<S>> {
-    let states = this.states.get(decider) as Map<string, Folded<S>> | undefined;
+  private statesOf<S>(decider: object): LruMap<string, Folded<S>> {
+    let states = this.states.get(decider) as LruMap<string, Folded<S>> | undefined;
     if (!states) {
-      states = new Map();
+      states = new LruMap(STATE_CACHE_SIZE);
       this.states.set(decider, states);
     }
     return states;
   }
 
-  private keep<S>(states: Map<string, Folded<S>>, streamId: string, folded: Folded<S>): void {
-    states.delete(streamId);
+  private keep<S>(states: LruMap<string, Folded<S>>, streamId: string, folded: Folded<S>): void {
     if (folded.revision >= 0) states.set(streamId, folded);
-    if (states.size > STATE_CACHE_SIZE) states.delete(states.keys().next().value as string);
+    else states.delete(streamId);
   }
 
   async handle<C, S, E extends DomainEvent, X extends DecideContext = DecideContext>(

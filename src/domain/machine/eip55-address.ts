@@ -1,4 +1,5 @@
 import { keccak_256 } from '@noble/hashes/sha3';
+import { LruMap } from '../shared/lru-map';
 
 const HEX_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
@@ -6,21 +7,17 @@ const HEX_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
  * Checksummed forms by lower-case hex, least recently used out: the same few addresses (payers,
  * recipients, tokens) come back on every payment request, and each checksum is a Keccak-256.
  */
-const checksummed = new Map<string, string>();
-const CHECKSUMMED_CACHE_SIZE = 10_000;
+const checksummed = new LruMap<string, string>(10_000);
 
 /** EIP-55 checksum form of a `0x` + 40 hex address (any case). */
 export function toEip55Address(address: string): string {
   if (!HEX_ADDRESS.test(address)) throw new TypeError(`Not a 20-byte hex address: ${address}`);
   const lower = address.slice(2).toLowerCase();
   let out = checksummed.get(lower);
-  if (out !== undefined) {
-    checksummed.delete(lower);
-  } else {
+  if (out === undefined) {
     out = checksum(lower);
-    if (checksummed.size >= CHECKSUMMED_CACHE_SIZE) checksummed.delete(checksummed.keys().next().value as string);
+    checksummed.set(lower, out);
   }
-  checksummed.set(lower, out);
   return out;
 }
 

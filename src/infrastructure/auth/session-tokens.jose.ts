@@ -9,6 +9,7 @@ import {
   SessionTokenVerification,
 } from '../../application/ports/session-tokens.port';
 import { isoFromNumericDate, numericDate } from '../../domain/shared/time';
+import { LruMap } from '../../domain/shared/lru-map';
 
 export type JoseSessionTokensOptions = {
   /** `PEAQOS_AGENT_PAIRING_SESSION_SECRET` (or the ephemeral development secret); its UTF-8 bytes are the key. */
@@ -44,7 +45,7 @@ export class JoseSessionTokens implements SessionTokens {
    * Tokens whose shape (step 2) and HMAC (step 3) have been checked, so that an agent presenting the
    * same token on every request pays for jose's (asynchronous, WebCrypto) HMAC check once: keyed by
    * the SHA-256 of the whole token — the token is a secret and is not kept — and holding its claims;
-   * a Map in least-recently-used order, bounded by `verifiedCacheSize`.
+   * an LruMap bounded by `verifiedCacheSize`.
    *
    * Safe because steps 2 and 3 depend on nothing but the token's bytes and the key, and the key is
    * fixed for the life of this instance: a string equal to a token whose HMAC verified carries the
@@ -54,8 +55,7 @@ export class JoseSessionTokens implements SessionTokens {
    * A token differing in any character misses and is checked in full; failed tokens are never
    * cached. Step 4 is not cached: expiry is judged on every call, on the injected clock.
    */
-  private readonly verified = new Map<string, SessionClaims>();
-  private readonly verifiedCacheSize: number;
+  private readonly verified: LruMap<string, SessionClaims>;
 
   constructor(
     options: JoseSessionTokensOptions,
@@ -64,7 +64,7 @@ export class JoseSessionTokens implements SessionTokens {
     this.key = new TextEncoder().encode(options.secret);
     this.ttlSeconds = Math.floor(options.ttlMs / 1000);
     this.newJti = options.newJti ?? randomUUID;
-    this.verifiedCacheSize = options.verifiedCacheSize ?? VERIFIED_CACHE_SIZE;
+    this.verified = new LruMap(options.verifiedCacheSize ?? VERIFIED_CACHE_SIZE);
   }
 
   async issue(subject: SessionSubject): Promise<IssuedSessionToken> {
@@ -111,19 +111,10 @@ export class JoseSessionTokens implements SessionTokens {
 
   /** The claims of a verified token, which becomes the most recently used. */
   private recall(digest: string): SessionClaims | undefined {
-    const claims = this.verified.get(digest);
-    if (claims) {
-      this.verified.delete(digest);
-      this.verified.set(digest, claims);
-    }
-    return claims;
+    return this.verified.get(digest);
   }
 
   private remember(digest: string, claims: SessionClaims): void {
-    if (this.verifiedCacheSize <= 0) return;
-    // Two concurrent first calls with one token both land here.
-    this.verified.delete(digest);
-    if (this.verified.size >= this.verifiedCacheSize) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(digest, claims);
   }
 }

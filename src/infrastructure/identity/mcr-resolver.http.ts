@@ -1,6 +1,7 @@
 import { getAddress } from 'viem';
 import { Clock } from '../../application/ports/clock.port';
 import { McrFailure, McrResolution, McrResolver, McrResult } from '../../application/ports/mcr-resolver.port';
+import { LruMap } from '../../domain/shared/lru-map';
 
 export type HttpMcrResolverOptions = {
   /** PEAQOS_MCR_API_URL; a path prefix is kept, trailing slashes are dropped. */
@@ -179,26 +180,22 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** A bounded LRU of parsed response bodies with absolute expiry times. */
 class ResponseCache {
-  private readonly entries = new Map<string, { body: unknown; expiresAt: number }>();
+  private readonly entries: LruMap<string, { body: unknown; expiresAt: number }>;
 
-  constructor(private readonly maxEntries: number) {}
+  constructor(maxEntries: number) {
+    this.entries = new LruMap(maxEntries);
+  }
 
   get(url: string, now: number): { body: unknown } | undefined {
     const entry = this.entries.get(url);
     if (!entry) return undefined;
+    if (now < entry.expiresAt) return { body: entry.body };
     this.entries.delete(url);
-    if (now >= entry.expiresAt) return undefined;
-    this.entries.set(url, entry);
-    return { body: entry.body };
+    return undefined;
   }
 
   set(url: string, body: unknown, expiresAt: number): void {
-    this.entries.delete(url);
     this.entries.set(url, { body, expiresAt });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-    }
   }
 
   delete(url: string): void {

@@ -3,6 +3,7 @@ import { MachineListFilter, MachinesReadModel, MachineSortKey } from '../../appl
 import { Machine } from '../../domain/machine/machine.decider';
 import { ProjectionEngine } from '../projections/projection-engine';
 import { machineRowWrites, MachineRow, MACHINES } from './machines.projection';
+import { LruMap } from '../../domain/shared/lru-map';
 
 /** Machines whose last read SqliteMachinesReadModel keeps. */
 const KEPT_MACHINES = 10_000;
@@ -16,7 +17,7 @@ export class SqliteMachinesReadModel implements MachinesReadModel {
    * served while both are the same (no machine row written since, by this process, which alone writes
    * its read model). Bounded, least recently used out.
    */
-  private readonly kept = new Map<string, { stamp: string; machine: Machine | undefined }>();
+  private readonly kept = new LruMap<string, { stamp: string; machine: Machine | undefined }>(KEPT_MACHINES);
 
   constructor(private readonly projections: ProjectionEngine) {}
 
@@ -24,15 +25,10 @@ export class SqliteMachinesReadModel implements MachinesReadModel {
     const db = this.projections.reader(MACHINES);
     const stamp = `${db.table(MACHINES)}\u0000${machineRowWrites()}`;
     const hit = this.kept.get(machineId);
-    this.kept.delete(machineId);
-    let machine: Machine | undefined;
-    if (hit && hit.stamp === stamp) machine = hit.machine;
-    else {
-      const row = db.get<MachineRow>(`SELECT id, doc FROM {machines} WHERE id = ?`, machineId);
-      machine = row && (JSON.parse(row.doc) as Machine);
-    }
+    if (hit && hit.stamp === stamp) return hit.machine;
+    const row = db.get<MachineRow>(`SELECT id, doc FROM {machines} WHERE id = ?`, machineId);
+    const machine = row && (JSON.parse(row.doc) as Machine);
     this.kept.set(machineId, { stamp, machine });
-    if (this.kept.size > KEPT_MACHINES) this.kept.delete(this.kept.keys().next().value as string);
     return machine;
   }
 

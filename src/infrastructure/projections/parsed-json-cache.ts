@@ -1,3 +1,5 @@
+import { LruMap } from '../../domain/shared/lru-map';
+
 /**
  * Parsed JSON documents of read-model rows, kept by row key and checked against the row's current
  * text: a row read again unchanged (the common case: an order read by each step of its lifecycle, a
@@ -6,9 +8,11 @@
  * recently used out.
  */
 export class ParsedJsonCache<T> {
-  private readonly entries = new Map<string, { text: string; value: T }>();
+  private readonly entries: LruMap<string, { text: string; value: T }>;
 
-  constructor(private readonly capacity = 10_000) {}
+  constructor(capacity = 10_000) {
+    this.entries = new LruMap(capacity);
+  }
 
   parse(key: string, text: string): T {
     const hit = this.entries.get(key);
@@ -19,8 +23,6 @@ export class ParsedJsonCache<T> {
 
   /** What `text` parses to is `value` (a writer that serialised `value` into the row). */
   remember(key: string, text: string, value: T): void {
-    this.entries.delete(key);
     this.entries.set(key, { text, value });
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
   }
 }

@@ -32,6 +32,7 @@ import { EsdbAllSubscription, ReconnectPolicy } from './esdb-all-subscription';
 import { EsdbDeadlineError, isBug, isDefiniteRejection, toPortError } from './esdb-errors';
 import { eventUuid } from './event-uuid';
 import { copyOf, StreamPrefixCache } from './stream-prefix-cache';
+import { LruMap } from '../../../domain/shared/lru-map';
 
 export type EventStoreDbOptions = {
   /** `esdb://`, `esdb+discover://` (or the `kurrentdb` spellings) connection string. */
@@ -91,7 +92,7 @@ export class EventStoreDbEventStore implements EventStore {
   private readonly timeoutMs: number;
   private readonly reconnect: ReconnectPolicy;
   private readonly subscriptions = new Set<EsdbAllSubscription>();
-  private readonly hashes = new Map<string, string>();
+  private readonly hashes = new LruMap<string, string>(HASH_CACHE_SIZE);
   private readonly prefixes = new StreamPrefixCache();
   private closed = false;
 
@@ -410,10 +411,7 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   private remember(streamId: string, revision: number, hash: string): void {
-    const key = hashKey(streamId, revision);
-    this.hashes.delete(key);
-    this.hashes.set(key, hash);
-    if (this.hashes.size > HASH_CACHE_SIZE) this.hashes.delete(this.hashes.keys().next().value as string);
+    this.hashes.set(hashKey(streamId, revision), hash);
   }
 
   /** The port's view of a record; null for system events unless `includeSystem` (stream reads). */

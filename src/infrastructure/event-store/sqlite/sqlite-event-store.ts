@@ -20,6 +20,7 @@ import { chainHash, GENESIS_HASH } from '../../../domain/shared/hash-chain';
 import { WalCheckpointer } from '../../sqlite/wal-checkpointer';
 import { AppendSignal } from '../append-signal';
 import { subscribeByReading } from '../subscribe-by-reading';
+import { LruMap } from '../../../domain/shared/lru-map';
 
 type Row = [
   position: number,
@@ -128,7 +129,7 @@ export class SqliteEventStore implements EventStore {
    */
   private recent: StoredEvent[] = [];
   /** The last revision of streams whose head this connection knows (STREAM_HEADS at most, least recently used out). */
-  private readonly heads = new Map<string, number>();
+  private readonly heads = new LruMap<string, number>(STREAM_HEADS);
 
   private readonly fsync: (fd: number) => Promise<void>;
 
@@ -335,8 +336,8 @@ export class SqliteEventStore implements EventStore {
     // A folded state's tail read (AggregateStreams): nothing was appended since, by anyone.
     if (head !== undefined && from > head) return [];
     const events = this.byStream.all(streamId, from).map(toStoredEvent);
-    if (events.length > 0) this.knowHead(streamId, events[events.length - 1].revision);
-    else if (from === 0) this.knowHead(streamId, -1);
+    if (events.length > 0) this.heads.set(streamId, events[events.length - 1].revision);
+    else if (from === 0) this.heads.set(streamId, -1);
     return events;
   }
 
@@ -348,13 +349,7 @@ export class SqliteEventStore implements EventStore {
     if (last !== null && rows[0][0] !== last + 1) this.recent = [];
     for (const row of rows) this.recent.push(toStoredEvent(row));
     if (this.recent.length > 2 * RECENT_EVENTS) this.recent = this.recent.slice(-RECENT_EVENTS);
-    this.knowHead(rows[0][2], rows[rows.length - 1][3]);
-  }
-
-  private knowHead(streamId: string, revision: number): void {
-    this.heads.delete(streamId);
-    this.heads.set(streamId, revision);
-    if (this.heads.size > STREAM_HEADS) this.heads.delete(this.heads.keys().next().value as string);
+    this.heads.set(rows[0][2], rows[rows.length - 1][3]);
   }
 
   /**
