@@ -7,6 +7,7 @@ import { effectiveAmount, EffectiveAmount, OrderBudgetInput } from './effective-
 import { MarketOrderBudget, MarketOrderRecord } from './market-order-types';
 import { invalidBody } from './order-errors';
 import { contractFor, operationInputIssues } from './operation-input';
+import { deepFreeze } from '../shared/deep-freeze';
 
 /**
  * `POST /market/orders` after validation, existence, token binding and the gate (§7.5.2 steps 1–4):
@@ -110,14 +111,6 @@ function serviceSnapshotOf(service: MarketServiceDetail): Record<string, unknown
     snapshots.set(service, snapshot);
   }
   return snapshot;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const member of Object.values(value)) deepFreeze(member);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 /** Step 5, in the spec's order. */

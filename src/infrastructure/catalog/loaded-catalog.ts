@@ -5,6 +5,7 @@ import { CatalogStatus } from '../../application/ports/catalog-status.port';
 import { AdapterSetup, CatalogServiceWithContracts, SkillSummary } from '../../domain/catalog/catalog-types';
 import { StartupError } from '../core/startup-error';
 import { CatalogFileContents, CatalogFileService, CatalogViolation, parseCatalogFile } from './catalog-file';
+import { deepFreeze } from '../../domain/shared/deep-freeze';
 
 const VARIABLE = 'PEAQOS_CATALOG_PATH';
 /** Violations named in the one-line start-up error (§2.1); the rest are counted. */
@@ -153,13 +154,4 @@ function sortBy<T>(items: T[], keyOf: (item: T) => string): T[] {
     const y = keyOf(b);
     return x < y ? -1 : x > y ? 1 : 0;
   });
-}
-
-/** The catalogue is shared by every request: nothing may change it after start. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
-  return value;
 }

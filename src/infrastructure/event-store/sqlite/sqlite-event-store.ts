@@ -280,13 +280,14 @@ export class SqliteEventStore implements EventStore {
         occurredAt: event.metadata.occurredAt,
       });
       const m = event.metadata;
-      const data = JSON.stringify(event.data);
-      const info = this.insert.run(
+      // The row as readers get it: its position is the rowid the insert of the other columns returns.
+      const row: Row = [
+        0,
         event.id,
         streamId,
         revision,
         event.type,
-        data,
+        JSON.stringify(event.data),
         m.correlationId,
         m.causationId,
         m.actor.type,
@@ -295,24 +296,9 @@ export class SqliteEventStore implements EventStore {
         m.schemaVersion,
         prevHash,
         hash,
-      );
-      position = Number(info.lastInsertRowid);
-      rows.push([
-        position,
-        event.id,
-        streamId,
-        revision,
-        event.type,
-        data,
-        m.correlationId,
-        m.causationId,
-        m.actor.type,
-        m.actor.id,
-        m.occurredAt,
-        m.schemaVersion,
-        prevHash,
-        hash,
-      ]);
+      ];
+      row[0] = position = Number(this.insert.run(...row.slice(1)).lastInsertRowid);
+      rows.push(row);
       prevHash = hash;
     }
     return { ok: { nextRevision: revision, position: String(position) }, rows };
