@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { marketOrderStream } from '../../domain/order/market-order.decider';
 import { agentPairingStream } from '../../domain/pairing/agent-pairing.decider';
+import { SpendLedger } from '../../domain/pairing/spend-ledger';
 import { LivePairing } from '../pairings/acting-pairing';
 import { withPairingStore } from '../pairings/pairing-unavailable';
 import { CLOCK, Clock } from '../ports/clock.port';
@@ -35,6 +36,13 @@ export class PairingSpend {
    */
   private readonly written = new LruMap<string, true>(KNOWN_WRITTEN_ORDERS);
 
+  /**
+   * Per spend-ledger lineage: how many of its first registrations need no look again (their order is
+   * known written, or they are of an earlier day, which never counts again). A ledger's prefix never
+   * changes, so each registration is passed over once, not at every creation of the day.
+   */
+  private readonly settled = new WeakMap<object, number>();
+
   /** Runs the creation of `orderId` (registration, then the order write) marked as in flight. */
   async creatingOrder<T>(orderId: string, create: () => Promise<T>): Promise<T> {
     this.creating.add(orderId);
@@ -62,7 +70,7 @@ export class PairingSpend {
    */
   private async unwrittenRegistrations(acting: LivePairing, day: string): Promise<string[]> {
     const notKnown = (orderId: string) => !this.written.has(orderId) && !this.creating.has(orderId);
-    const registered = acting.spend.filter((order) => order.day === day && notKnown(order.orderId)).map((order) => order.orderId);
+    const registered = this.unsettled(acting.spend, day).filter(notKnown);
     if (registered.length === 0) return [];
     for (const orderId of this.orders.orderIdsOf(acting.pairing.id, day)) this.written.set(orderId, true);
     const unknown = new Set(registered.filter(notKnown));
@@ -78,5 +86,21 @@ export class PairingSpend {
       if (written.length === 0) unwritten.push(orderId);
     }
     return unwritten;
+  }
+
+  /** The ledger's registrations of `day` past its settled prefix (moved on over what is settled now). */
+  private unsettled(ledger: SpendLedger, day: string): string[] {
+    let position = Math.min(this.settled.get(ledger.lineage) ?? 0, ledger.size);
+    for (; position < ledger.size; position++) {
+      const order = ledger.at(position);
+      if (order.day >= day && !this.written.has(order.orderId)) break;
+    }
+    this.settled.set(ledger.lineage, position);
+    const orderIds: string[] = [];
+    for (; position < ledger.size; position++) {
+      const order = ledger.at(position);
+      if (order.day === day) orderIds.push(order.orderId);
+    }
+    return orderIds;
   }
 }

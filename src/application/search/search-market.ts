@@ -1,6 +1,5 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { spentOn } from '../../domain/pairing/delegation-policy';
 import { SessionClaims } from '../../domain/pairing/session-auth';
 import { marketSearchDecider, MarketSearchResult, marketSearchStream } from '../../domain/search/market-search.decider';
 import { SearchCriteria, searchServices } from '../../domain/search/market-search';
@@ -64,7 +63,7 @@ export class SearchMarketHandler implements ICommandHandler<SearchMarket, Market
     const now = this.clock.now();
     const day = utcDay(now.toISOString());
     const policy = acting.pairing.delegationPolicy;
-    const spentToday = spentOn(acting.spend, {
+    const spentToday = acting.spend.spentOn({
       day,
       currency: policy.currency,
       excludedOrderIds: await this.spend.excludedOrderIds(acting, day),

@@ -598,13 +598,13 @@ describe('agent pairing decider', () => {
       spec
         .given(HISTORY.active)
         .when(registerOrder())
-        .thenState((s) => s.kind === 'live' && s.pairing.updatedAt === T0 && s.spend.length === 1));
+        .thenState((s) => s.kind === 'live' && s.pairing.updatedAt === T0 && s.spend.size === 1));
 
     it('keeps only the latest day’s orders in the state', () =>
       spec
         .given([...HISTORY.active, registered('ord_old', '9', 'USDT', '2026-01-01'), registered('ord_a', '1')])
         .when(registerOrder({ orderId: 'ord_b', amount: '2' }))
-        .thenState((s) => s.kind === 'live' && s.spend.map((o) => o.orderId).join() === 'ord_a,ord_b'));
+        .thenState((s) => s.kind === 'live' && [...s.spend].map((o) => o.orderId).join() === 'ord_a,ord_b'));
 
     it('counts an order once: a repeated registration decides nothing', () =>
       spec

@@ -16,8 +16,8 @@ import {
   normaliseDelegationPolicy,
   OrderSpend,
   PolicySubject,
-  spentOn,
 } from './delegation-policy';
+import { SpendLedger } from './spend-ledger';
 import { allowedPairingTransitions, isAllowedPairingTransition, PAIRING_STATUS_ALLOWS, PairingStatus } from './pairing-status';
 
 export type { PairingStatus } from './pairing-status';
@@ -131,7 +131,7 @@ export type AgentPairingState =
       /** §5.6 hash of `pairing.delegationPolicy`, kept so token checks (§1.2 step 8) need no hashing. */
       delegationPolicyHash: string;
       /** Orders counted against the pairing's spend (§5.7) on the latest day one was registered, in registration order. */
-      spend: OrderSpend[];
+      spend: SpendLedger;
     };
 
 export type CreateAgentPairing = {
@@ -216,7 +216,12 @@ export const agentPairingDecider: Decider<AgentPairingCommand, AgentPairingState
   evolve(state, event) {
     if (event.type === 'agent_pairing.created') {
       return state.kind === 'none'
-        ? { kind: 'live', pairing: event.data, delegationPolicyHash: delegationPolicyHash(event.data.delegationPolicy), spend: [] }
+        ? {
+            kind: 'live',
+            pairing: event.data,
+            delegationPolicyHash: delegationPolicyHash(event.data.delegationPolicy),
+            spend: SpendLedger.EMPTY,
+          }
         : state;
     }
     if (state.kind !== 'live') return state;
@@ -254,10 +259,8 @@ export const agentPairingDecider: Decider<AgentPairingCommand, AgentPairingState
       case 'agent_pairing.order_registered': {
         // Counting an order does not change the pairing as the API shows it (no updatedAt bump). Only
         // the latest day's orders can count again (§5.7 counts the current UTC day), so a newer day
-        // starts a new window: the state stays small however long the pairing lives.
-        const latest = state.spend.length > 0 ? state.spend[state.spend.length - 1].day : null;
-        const spend = latest !== null && event.data.day > latest ? [event.data] : [...state.spend, event.data];
-        return { ...state, spend };
+        // starts a new ledger: the state stays small however long the pairing lives.
+        return { ...state, spend: state.spend.add(event.data) };
       }
     }
   },
@@ -413,7 +416,7 @@ function registerOrder(command: RegisterAgentPairingOrder, state: LiveState, now
   const { pairing } = state;
   if (!PAIRING_STATUS_ALLOWS[pairing.status].orders) throw inactive(pairing);
   // A retried registration of the same order counts it once.
-  if (state.spend.some((order) => order.orderId === command.orderId)) return [];
+  if (state.spend.has(command.orderId)) return [];
 
   const policy = pairing.delegationPolicy;
   assertDelegationListsAllow(policy, command.subject, pairing.id);
@@ -424,7 +427,7 @@ function registerOrder(command: RegisterAgentPairingOrder, state: LiveState, now
     });
   }
   const day = utcDay(now);
-  const spentToday = spentOn(state.spend, { day, currency: policy.currency, excludedOrderIds: command.excludedOrderIds });
+  const spentToday = state.spend.spentOn({ day, currency: policy.currency, excludedOrderIds: command.excludedOrderIds });
   assertDelegationLimitsAllow(policy, { amount: command.amount, currency: command.currency, spentToday, day }, pairing.id);
 
   return [

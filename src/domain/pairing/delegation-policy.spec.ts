@@ -11,9 +11,7 @@ import {
   delegationPolicyHash,
   mergeDelegationPolicy,
   normaliseDelegationPolicy,
-  OrderSpend,
   SpendFacts,
-  spentOn,
 } from './delegation-policy';
 
 const PAIR = 'pair_01JD8Y6K3W5T2Q9R7M4N0P1B2C';
@@ -258,33 +256,4 @@ describe('§5.7 limits', () => {
       { kind: 'per_transaction', amount: '30', currency: 'USDT', limit: '5' },
       { kind: 'daily', amount: '30', spentToday: '1', currency: 'USDT', limit: '25.5', day: DAY },
     ]));
-});
-
-describe('§5.7 spentToday', () => {
-  const order = (orderId: string, amount: string | null, currency: string | null = 'USDT', day = DAY): OrderSpend => ({
-    orderId,
-    amount,
-    currency,
-    day,
-  });
-  const orders = [
-    order('ord_1', '1.1'),
-    order('ord_2', '2.2'),
-    order('ord_3', null),
-    order('ord_4', '4', 'EUR'),
-    order('ord_5', '5', null),
-    order('ord_6', '6', 'USDT', '2025-12-31'),
-  ];
-
-  it('sums the day’s orders; unknown amounts and other known currencies count 0; unknown currency counts', () =>
-    expect(spentOn(orders, { day: DAY, currency: 'USDT' })).toBe('8.3'));
-
-  it('counts every currency when the policy has none', () => expect(spentOn(orders, { day: DAY, currency: null })).toBe('12.3'));
-
-  it('leaves out excluded orders (cancelled, failed, refunded)', () =>
-    expect(spentOn(orders, { day: DAY, currency: 'USDT', excludedOrderIds: ['ord_2', 'ord_5'] })).toBe('1.1'));
-
-  it('counts only the given UTC day', () => expect(spentOn(orders, { day: '2025-12-31', currency: 'USDT' })).toBe('6'));
-
-  it('is "0" without orders', () => expect(spentOn([], { day: DAY, currency: null })).toBe('0'));
 });

@@ -1,5 +1,5 @@
 import { canonicalHash, canonicalJson } from '../shared/canonical-json';
-import { addDecimals, compareDecimals, sumDecimals, toDecimal } from '../shared/decimal';
+import { addDecimals, compareDecimals, toDecimal } from '../shared/decimal';
 import { DomainError } from '../shared/domain-error';
 
 /** §5.1 `DelegationPolicy` in normalised form: all seven members present, `null` when unset. */
@@ -279,18 +279,3 @@ export type SpendWindow = {
   /** Orders that no longer count: status `cancelled` or `failed`, or payment `refunded`. */
   excludedOrderIds?: Iterable<string>;
 };
-
-/**
- * §5.7 `spentToday`: the sum of the amounts of the orders registered on `day`, except excluded ones;
- * orders with an unknown amount, or (when `currency` is set) a different known currency, count as 0.
- */
-export function spentOn(orders: Iterable<OrderSpend>, window: SpendWindow): string {
-  const excluded = new Set(window.excludedOrderIds ?? []);
-  const counted: string[] = [];
-  for (const order of orders) {
-    if (order.day !== window.day || excluded.has(order.orderId) || order.amount === null) continue;
-    if (window.currency !== null && order.currency !== null && order.currency !== window.currency) continue;
-    counted.push(order.amount);
-  }
-  return sumDecimals(counted);
-}

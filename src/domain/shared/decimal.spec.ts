@@ -4,6 +4,7 @@ import {
   isDecimalString,
   MAX_FRACTION_DIGITS,
   numberToDecimalString,
+  subtractDecimals,
   sumDecimals,
   toDecimal,
 } from './decimal';
@@ -81,6 +82,18 @@ describe('§0.6 exact decimals', () => {
       [0.1, '0.1', 0],
       ['1000000000000000000000000000000000000', '999999999999999999999999999999999999.9', 1],
     ])('%p vs %p → %p', (a, b, expected) => expect(compareDecimals(a, b)).toBe(expected));
+  });
+
+  describe('subtractDecimals', () => {
+    it('subtracts exactly, aligning scales, normalised', () => {
+      expect(subtractDecimals('0.3', '0.1')).toBe('0.2');
+      expect(subtractDecimals('1', '0.001')).toBe('0.999');
+      expect(subtractDecimals('12.75', '0.25')).toBe('12.5');
+      expect(subtractDecimals('2.5', 2.5)).toBe('0');
+      expect(subtractDecimals('9007199254740994', '1')).toBe('9007199254740993');
+    });
+
+    it('refuses a result below zero (amounts are never negative)', () => expect(() => subtractDecimals('1', '1.01')).toThrow(RangeError));
   });
 
   describe('addDecimals / sumDecimals', () => {

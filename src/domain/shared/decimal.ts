@@ -79,6 +79,15 @@ export function addDecimals(a: number | string, b: number | string): string {
   return format({ units: x + y, scale: Math.max(left.scale, right.scale) });
 }
 
+/** `a - b`, exactly; amounts are never negative, so `b` greater than `a` is a RangeError. */
+export function subtractDecimals(a: number | string, b: number | string): string {
+  const left = parse(a);
+  const right = parse(b);
+  const [x, y] = align(left, right);
+  if (y > x) throw new RangeError(`${textOf(b)} exceeds ${textOf(a)}`);
+  return format({ units: x - y, scale: Math.max(left.scale, right.scale) });
+}
+
 /** The exact sum of the amounts; `"0"` for none. */
 export function sumDecimals(amounts: Iterable<number | string>): string {
   let total = '0';

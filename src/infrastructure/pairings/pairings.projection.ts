@@ -1,4 +1,5 @@
 import { AgentPairing, agentPairingDecider, AgentPairingEvent } from '../../domain/pairing/agent-pairing.decider';
+import { SpendLedger } from '../../domain/pairing/spend-ledger';
 import { defineProjection, ProjectionDb } from '../projections/projection';
 
 export const AGENT_PAIRINGS = 'agent_pairings';
@@ -41,7 +42,7 @@ export const pairingsProjection = defineProjection({
     const row = db.get<PairingRow>(`SELECT doc FROM {agent_pairings} WHERE id = ?`, pairingId);
     if (!row) return;
     const pairing = JSON.parse(row.doc) as AgentPairing;
-    const next = agentPairingDecider.evolve({ kind: 'live', pairing, delegationPolicyHash: '', spend: [] }, event);
+    const next = agentPairingDecider.evolve({ kind: 'live', pairing, delegationPolicyHash: '', spend: SpendLedger.EMPTY }, event);
     if (next.kind === 'live') write(db, next.pairing);
   },
 });
