@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalHash, canonicalJson, sha256Hex } from './canonical-json';
+import { deepFreeze } from './deep-freeze';
 
 // §0.12: RFC 8785 (JCS) — members sorted by UTF-16 code units, minimal escaping, ECMAScript numbers.
 describe('canonicalJson (§0.12, RFC 8785)', () => {
@@ -317,6 +318,162 @@ describe('canonicalJson against the reference implementation (random values)', (
       expect(expected).toHaveProperty('error');
       expect(outcome(canonicalJson, value)).toEqual(expected);
     }
+  });
+
+  /** Deep-freezes some subtrees of `value` (now and then all of it), leaving the rest mutable. */
+  function freezeSome(random: ReturnType<typeof generator>, value: unknown): unknown {
+    if (typeof value !== 'object' || value === null || value instanceof Date) return value;
+    if (random.next() < 0.3) return deepFreeze(value);
+    for (const member of Object.values(value)) freezeSome(random, member);
+    return value;
+  }
+
+  it('writes what the former implementation wrote for values with deep-frozen parts, in fresh wrappers, call after call', () => {
+    const random = generator(1732);
+    for (let i = 0; i < 2000; i++) {
+      const value = freezeSome(random, randomValue(random, 0));
+      const expected = referenceCanonicalJson(value);
+      for (let call = 0; call < 3; call++) {
+        const wrapper = { id: `ord_${i}_${call}`, createdAt: '2025-01-01T00:00:00.000Z', serviceSnapshot: value, again: [value] };
+        const actual = canonicalJson(wrapper);
+        const reference = referenceCanonicalJson(wrapper);
+        if (actual !== reference) expect({ value, call, actual }).toEqual({ value, call, actual: reference });
+        if (canonicalJson(value) !== expected)
+          expect({ value, call, actual: canonicalJson(value) }).toEqual({ value, call, actual: expected });
+      }
+    }
+  });
+
+  it('throws the same TypeError as the former implementation for a deep-frozen value JSON cannot represent, every time', () => {
+    const random = generator(2);
+    for (let i = 0; i < 300; i++) {
+      const value = deepFreeze(withUnrepresentable(random, randomValue(random, 1)));
+      const expected = outcome(referenceCanonicalJson, { value });
+      expect(expected).toHaveProperty('error');
+      expect(outcome(canonicalJson, { value })).toEqual(expected);
+      expect(outcome(canonicalJson, { value })).toEqual(expected);
+    }
+  });
+});
+
+describe('canonicalJson of deep-frozen values (text computed once)', () => {
+  /** What `run` returns, and the objects whose members it listed (Object.keys) on the way. */
+  function walkedBy(run: () => string): { result: string; walked: unknown[] } {
+    const keys = jest.spyOn(Object, 'keys');
+    try {
+      const result = run();
+      return { result, walked: keys.mock.calls.map(([object]) => object as unknown) };
+    } finally {
+      keys.mockRestore();
+    }
+  }
+
+  const snapshot = () => ({
+    id: 'svc.one',
+    operations: ['get-price', 'a\u0000"'],
+    pricing: { model: 'fixed', amount: 0.5, notes: ['per call', 'é\n'], nothing: undefined },
+    contracts: { z: { type: 'object', required: ['symbol'] }, A: [], '': [undefined, 1e21, -0] },
+    flags: [true, false, null],
+  });
+
+  it('writes a deep-frozen value inside fresh mutable wrappers exactly as the reference does, call after call', () => {
+    const frozen = deepFreeze(snapshot());
+    for (let i = 0; i < 3; i++) {
+      const order = {
+        id: `ord_${i}`,
+        createdAt: '2025-01-01T00:00:00.000Z',
+        serviceSnapshot: frozen,
+        parts: [frozen.pricing, frozen.contracts],
+      };
+      expect(canonicalJson(order)).toBe(referenceCanonicalJson(order));
+      expect(canonicalJson(order)).toBe(referenceCanonicalJson({ ...order, serviceSnapshot: snapshot() }));
+    }
+    expect(canonicalJson(frozen)).toBe(referenceCanonicalJson(snapshot()));
+    expect(canonicalJson(frozen.pricing)).toBe(referenceCanonicalJson(snapshot().pricing));
+  });
+
+  it('serialises a deep-frozen value once: later calls walk only the mutable wrapper', () => {
+    const frozen = deepFreeze(snapshot());
+    const order = { id: 'ord_1', serviceSnapshot: frozen };
+    const expected = referenceCanonicalJson(order);
+    expect(canonicalJson(order)).toBe(expected);
+    const wrapper = { ...order };
+    expect(walkedBy(() => canonicalJson(wrapper))).toEqual({ result: expected, walked: [wrapper] });
+  });
+
+  it('never keeps the text of a mutable object: a change shows in the next call', () => {
+    const order = { status: 'created', nested: { list: [1] as unknown[] } };
+    expect(canonicalJson(order)).toBe('{"nested":{"list":[1]},"status":"created"}');
+    order.status = 'confirmed';
+    order.nested.list.push({ b: 2 });
+    expect(canonicalJson(order)).toBe('{"nested":{"list":[1,{"b":2}]},"status":"confirmed"}');
+  });
+
+  it('never keeps the text of a shallowly frozen object: a change to a member shows in the next call', () => {
+    const member = { n: 1 };
+    const shallow = Object.freeze({ member, list: Object.freeze([member]) });
+    expect(canonicalJson(shallow)).toBe('{"list":[{"n":1}],"member":{"n":1}}');
+    member.n = 2;
+    expect(canonicalJson(shallow)).toBe('{"list":[{"n":2}],"member":{"n":2}}');
+    deepFreeze(shallow);
+    expect(canonicalJson(shallow)).toBe('{"list":[{"n":2}],"member":{"n":2}}');
+  });
+
+  it('does not keep the text of a deep-frozen value holding a Date, whose time freezing does not fix', () => {
+    const at = new Date('2025-01-01T00:00:00.000Z');
+    const frozen = deepFreeze({ at, inner: { list: [at] } });
+    expect(canonicalJson({ frozen })).toBe('{"frozen":{"at":"2025-01-01T00:00:00.000Z","inner":{"list":["2025-01-01T00:00:00.000Z"]}}}');
+    at.setTime(Date.parse('2026-06-01T00:00:00.000Z'));
+    expect(canonicalJson({ frozen })).toBe('{"frozen":{"at":"2026-06-01T00:00:00.000Z","inner":{"list":["2026-06-01T00:00:00.000Z"]}}}');
+    at.setTime(0);
+    expect(canonicalJson(frozen)).toBe('{"at":"1970-01-01T00:00:00.000Z","inner":{"list":["1970-01-01T00:00:00.000Z"]}}');
+  });
+
+  it('does not keep the text of a deep-frozen value whose toJSON may answer differently', () => {
+    let current: unknown = deepFreeze({ v: 1 });
+    const frozen = deepFreeze({ wrapped: { toJSON: () => current } });
+    expect(canonicalJson(frozen)).toBe('{"wrapped":{"v":1}}');
+    current = [2];
+    expect(canonicalJson(frozen)).toBe('{"wrapped":[2]}');
+  });
+
+  it('does not keep the text of a deep-frozen value with a getter', () => {
+    let n = 1;
+    const frozen = deepFreeze({
+      outer: {
+        get n() {
+          return n;
+        },
+      },
+    });
+    expect(canonicalJson(frozen)).toBe('{"outer":{"n":1}}');
+    n = 2;
+    expect(canonicalJson(frozen)).toBe('{"outer":{"n":2}}');
+  });
+
+  it('does not keep the text of a deep-frozen class instance, whose prototype may still change', () => {
+    class Point {
+      x = 1;
+    }
+    const point = deepFreeze(new Point());
+    expect(canonicalJson({ point })).toBe('{"point":{"x":1}}');
+    (Point.prototype as unknown as { toJSON: () => unknown }).toJSON = () => 'p';
+    expect(canonicalJson({ point })).toBe('{"point":"p"}');
+  });
+
+  it('keeps the text of a deep-frozen object without a prototype', () => {
+    const bare = deepFreeze(Object.assign(Object.create(null) as Record<string, unknown>, { b: 1, a: [true] }));
+    expect(canonicalJson(bare)).toBe('{"a":[true],"b":1}');
+    expect(canonicalJson({ bare })).toBe('{"bare":{"a":[true],"b":1}}');
+  });
+
+  it('keeps the texts of the stable parts of a deep-frozen value that is not', () => {
+    const stable = deepFreeze({ deep: { list: [{ a: 1 }] } });
+    const frozen = deepFreeze({ at: new Date(0), stable });
+    const expected = '{"at":"1970-01-01T00:00:00.000Z","stable":{"deep":{"list":[{"a":1}]}}}';
+    expect(canonicalJson(frozen)).toBe(expected);
+    // The outer object's own members only: `stable` comes from its kept text.
+    expect(walkedBy(() => canonicalJson(frozen))).toEqual({ result: expected, walked: [frozen] });
   });
 });
 
