@@ -446,6 +446,38 @@ export function describeEventStoreContract(name: string, harness: EventStoreHarn
     });
 
     // -----------------------------------------------------------------------------------------------------
+    describe('onCommitted', () => {
+      it(
+        "is called once, with the append's result, before the append resolves",
+        async () => {
+          const streamId = streamName();
+          const calls: Array<{ result: unknown; resolvedBefore: boolean }> = [];
+          let resolved = false;
+          const result = await store
+            .append(streamId, [ev('a'), ev('b')], 'no_stream', { onCommitted: (r) => calls.push({ result: r, resolvedBefore: resolved }) })
+            .then((r) => {
+              resolved = true;
+              return r;
+            });
+          expect(calls).toEqual([{ result, resolvedBefore: false }]);
+        },
+        TEST_TIMEOUT_MS,
+      );
+
+      it(
+        'is not called for an append that conflicts',
+        async () => {
+          const streamId = streamName();
+          await store.append(streamId, [ev('a')], 'no_stream');
+          const onCommitted = jest.fn();
+          await expectConflict(store.append(streamId, [ev('b')], 'no_stream', { onCommitted }));
+          expect(onCommitted).not.toHaveBeenCalled();
+        },
+        TEST_TIMEOUT_MS,
+      );
+    });
+
+    // -----------------------------------------------------------------------------------------------------
     describe('concurrency', () => {
       it(
         'no_stream reservation: of 20 concurrent no_stream appends exactly one wins',

@@ -47,6 +47,26 @@ export type AppendResult = {
   position: Position;
 };
 
+export type AppendOptions = {
+  /**
+   * Called once the events are committed — readable, their revisions taken — which may be before they
+   * are durable; the append resolves only once they are. A writer may decide its next change to the
+   * stream from then on: a store makes a commit durable only together with every earlier one, and
+   * refuses every later append if it cannot, so nothing is ever acknowledged on top of a lost write.
+   * Not called for an append that fails.
+   */
+  onCommitted?: (result: AppendResult) => void;
+};
+
+/** Runs a writer's `onCommitted`: its failure is the writer's, never the append's (the commit stands). */
+export function notifyCommitted(options: AppendOptions | undefined, result: AppendResult): void {
+  try {
+    options?.onCommitted?.(result);
+  } catch {
+    // The append still resolves (or fails) as it would have.
+  }
+}
+
 export type ReadAllOptions = {
   /** Exclusive lower bound: events strictly after this position. Omitted: from the beginning. */
   after?: Position;
@@ -75,7 +95,7 @@ export interface EventStore {
    * WrongExpectedRevisionError. Retrying an append whose events (same ids) were already written at the
    * expected revision returns the original result instead of writing them twice.
    */
-  append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  append(streamId: string, events: NewEvent[], expected: ExpectedRevision, options?: AppendOptions): Promise<AppendResult>;
   /** The stream's events in revision order; `[]` when the stream does not exist. */
   readStream(streamId: string, options?: { fromRevision?: number }): Promise<StoredEvent[]>;
   /** Events of every stream in global order. */

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fsync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControllableClock } from '../../../test/support/controllable-clock';
@@ -517,6 +517,86 @@ describe('AggregateStreams (ARCHITECTURE §3)', () => {
     it('works without a ReadModelSync', async () => {
       const plain = new AggregateStreams(store, clock, new UlidIds());
       await expect(plain.handle(ref, counterDecider, { type: 'increment' }, ctx)).resolves.toMatchObject({ position: '1' });
+    });
+  });
+
+  /**
+   * A stream's next command starts once the previous one's events are committed, while they are being
+   * made durable (a hot pairing is not held to one order per WAL sync); neither is acknowledged before
+   * its own sync, and a failed sync acknowledges neither.
+   */
+  describe("commands on one stream overlap the previous one's sync", () => {
+    let dir: string;
+    let durable: SqliteEventStore;
+    let syncs: Array<{ run: () => void; fail: (error: Error) => void }>;
+    let autoSync: boolean;
+
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'peaqos-streams-sync-'));
+      syncs = [];
+      autoSync = false;
+      durable = new SqliteEventStore({
+        path: join(dir, 'events.db'),
+        fsync: (fd) =>
+          new Promise<void>((resolve, reject) => {
+            const run = () => fsync(fd, (error) => (error ? reject(error) : resolve()));
+            if (autoSync) run();
+            else syncs.push({ run, fail: reject });
+          }),
+      });
+    });
+    afterEach(async () => {
+      autoSync = true;
+      for (const s of syncs.splice(0)) s.run();
+      await durable.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    async function waitUntil(condition: () => boolean | Promise<boolean>): Promise<void> {
+      for (let i = 0; i < 200 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 5));
+      if (!(await condition())) throw new Error('condition not reached');
+    }
+
+    function twoIncrements() {
+      const overlapping = new AggregateStreams(durable, clock, new UlidIds());
+      const acknowledged: string[] = [];
+      const run = (name: string) =>
+        overlapping.handle(ref, counterDecider, { type: 'increment' }, ctx, { waitForReadModels: false }).then((result) => {
+          acknowledged.push(name);
+          return result;
+        });
+      const [first, second] = [run('first'), run('second')];
+      // Awaited by each test; a test that fails first must not leave them unhandled.
+      for (const settled of [first, second]) settled.catch(() => undefined);
+      return { acknowledged, first, second };
+    }
+
+    it('decides the next command on the committed state before it is synced; each is acknowledged after its sync', async () => {
+      const { acknowledged, first, second } = twoIncrements();
+      await waitUntil(() => syncs.length === 1);
+      // The second command decided on count 1 and committed while the first's sync still runs.
+      await waitUntil(async () => (await durable.readStream(ref.streamId)).length === 2);
+      expect((await durable.readStream(ref.streamId)).map((e) => e.data.count)).toEqual([1, 2]);
+      expect(syncs).toHaveLength(1);
+      expect(acknowledged).toEqual([]);
+
+      syncs.shift()!.run();
+      await expect(first).resolves.toMatchObject({ state: { count: 1 }, revision: 0 });
+      await waitUntil(() => syncs.length === 1);
+      expect(acknowledged).toEqual(['first']);
+      syncs.shift()!.run();
+      await expect(second).resolves.toMatchObject({ state: { count: 2 }, revision: 1 });
+      expect(acknowledged).toEqual(['first', 'second']);
+    });
+
+    it('acknowledges neither when the sync under the first fails', async () => {
+      const { acknowledged, first, second } = twoIncrements();
+      await waitUntil(() => syncs.length === 1);
+      await waitUntil(async () => (await durable.readStream(ref.streamId)).length === 2);
+      syncs.shift()!.fail(new Error('EIO: i/o error, fsync'));
+      await expect(first).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      await expect(second).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      expect(acknowledged).toEqual([]);
     });
   });
 });

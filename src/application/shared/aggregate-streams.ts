@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DecideContext, Decider, DomainEvent, fold } from '../../domain/shared/decider';
 import { DomainError } from '../../domain/shared/domain-error';
 import { CLOCK, Clock } from '../ports/clock.port';
-import { EVENT_STORE, EventStore, NewEvent, Position, WrongExpectedRevisionError } from '../ports/event-store.port';
+import { AppendResult, EVENT_STORE, EventStore, NewEvent, Position, WrongExpectedRevisionError } from '../ports/event-store.port';
 import { IDS, Ids } from '../ports/ids.port';
 import { READ_MODEL_SYNC, ReadModelSync } from '../ports/read-model-sync.port';
 import { CommandContext } from './command-context';
@@ -102,21 +102,25 @@ export class AggregateStreams {
     ctx: CommandContext,
     options: HandleOptions<X, S> = {},
   ): Promise<HandleResult<S, E>> {
-    return this.oneAtATime(ref.streamId, () => this.decideAndAppend(ref, decider, command, ctx, options));
+    return this.oneAtATime(ref.streamId, (release) => this.decideAndAppend(ref, decider, command, ctx, options, release));
   }
 
   /**
    * Commands on one stream run one after the other within this process: they would only conflict
    * with each other (a hot stream such as a pairing taking 20 concurrent orders would exhaust the
-   * retries). The expected revision still guards against other instances.
+   * retries). The expected revision still guards against other instances. The next command may start
+   * once this one's events are committed (`release`), while they are being made durable: the store
+   * makes its commit durable only with this one, and acknowledges neither if this one is lost.
    */
-  private oneAtATime<T>(streamId: string, run: () => Promise<T>): Promise<T> {
+  private oneAtATime<T>(streamId: string, run: (release: () => void) => Promise<T>): Promise<T> {
     const previous = this.queues.get(streamId) ?? Promise.resolve();
-    const result = previous.then(run, run);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
+    let release!: () => void;
+    const tail = new Promise<void>((resolve) => (release = resolve));
+    const result = previous.then(
+      () => run(release),
+      () => run(release),
     );
+    result.then(release, release);
     this.queues.set(streamId, tail);
     void tail.then(() => {
       if (this.queues.get(streamId) === tail) this.queues.delete(streamId);
@@ -130,6 +134,7 @@ export class AggregateStreams {
     command: C,
     ctx: CommandContext,
     options: HandleOptions<X, S>,
+    release: () => void,
   ): Promise<HandleResult<S, E>> {
     for (let attempt = 0; ; attempt++) {
       const { state, revision } = await this.load(ref.streamId, decider);
@@ -150,13 +155,23 @@ export class AggregateStreams {
           schemaVersion: SCHEMA_VERSION,
         },
       }));
-      try {
-        const appended = await this.store.append(ref.streamId, newEvents, revision === -1 ? 'no_stream' : revision);
-        const nextState = decided.reduce((s, e) => decider.evolve(s, e), state);
+      const nextState = decided.reduce((s, e) => decider.evolve(s, e), state);
+      let wasCommitted = false;
+      const committed = (appended: AppendResult) => {
+        if (wasCommitted) return;
+        wasCommitted = true;
         // The appended events are exactly these, right after `revision`: the next load reads nothing.
         if (appended.nextRevision === revision + decided.length) {
           this.keep(this.statesOf<S>(decider), ref.streamId, { state: nextState, revision: appended.nextRevision });
         }
+        release();
+      };
+      try {
+        const appended = await this.store.append(ref.streamId, newEvents, revision === -1 ? 'no_stream' : revision, {
+          onCommitted: committed,
+        });
+        // A store (or a wrapper of one) that did not say when it committed: now.
+        committed(appended);
         if (options.waitForReadModels !== false) await this.waitForReadModels(appended.position);
         return {
           state: nextState,

@@ -1,4 +1,5 @@
 import {
+  AppendOptions,
   AppendResult,
   comparePositions,
   EventStore,
@@ -29,8 +30,8 @@ export class ScopedEventStore implements EventStore {
     return new ScopedEventStore(inner, await inner.headPosition());
   }
 
-  append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
-    return this.inner.append(streamId, events, expected);
+  append(streamId: string, events: NewEvent[], expected: ExpectedRevision, options?: AppendOptions): Promise<AppendResult> {
+    return this.inner.append(streamId, events, expected, options);
   }
 
   readStream(streamId: string, options?: { fromRevision?: number }): Promise<StoredEvent[]> {

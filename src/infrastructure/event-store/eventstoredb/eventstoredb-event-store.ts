@@ -14,12 +14,14 @@ import {
 } from '@eventstore/db-client';
 import { Logger } from '@nestjs/common';
 import {
+  AppendOptions,
   AppendResult,
   EventMetadata,
   EventStore,
   EventStoreUnavailableError,
   ExpectedRevision,
   NewEvent,
+  notifyCommitted,
   Position,
   ReadAllOptions,
   StoredEvent,
@@ -105,7 +107,14 @@ export class EventStoreDbEventStore implements EventStore {
   // -------------------------------------------------------------------------------------------------
   // append
 
-  async append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+  /** An acknowledged append is durable (the server's answer): `onCommitted` runs just before it resolves. */
+  async append(streamId: string, events: NewEvent[], expected: ExpectedRevision, options: AppendOptions = {}): Promise<AppendResult> {
+    const result = await this.appendAcknowledged(streamId, events, expected);
+    notifyCommitted(options, result);
+    return result;
+  }
+
+  private async appendAcknowledged(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     this.assertOpen();
     if (events.length === 0) throw new Error('append needs at least one event');
     if (expected === 'any') return this.appendAtHead(streamId, events);

@@ -89,6 +89,39 @@ describe('SqliteEventStore durability', () => {
     expect(syncs).toHaveLength(0);
   });
 
+  it('says an append is committed (onCommitted) before its fsync, and acknowledges it only after', async () => {
+    const committed: unknown[] = [];
+    let resolved = false;
+    const append = store.append('s-1', [event(1)], 'no_stream', { onCommitted: (result) => committed.push(result) }).then((r) => {
+      resolved = true;
+      return r;
+    });
+    await waitUntil(() => syncs.length === 1);
+    expect(committed).toEqual([{ nextRevision: 0, position: '1' }]);
+    expect(resolved).toBe(false);
+    // Committed: readable, and the next append on the stream can be decided and written on top of it.
+    expect((await store.readStream('s-1')).map((e) => e.id)).toEqual(['evt_1']);
+    const next = store.append('s-1', [event(2)], 0);
+    syncs.shift()!.run();
+    await expect(append).resolves.toEqual({ nextRevision: 0, position: '1' });
+    await waitUntil(() => syncs.length === 1);
+    syncs.shift()!.run();
+    await expect(next).resolves.toEqual({ nextRevision: 1, position: '2' });
+    expect(committed).toHaveLength(1);
+  });
+
+  it("a throwing onCommitted is the writer's problem: the append and the rest of its batch go on", async () => {
+    autoSync = true;
+    const failing = store.append('s-1', [event(1)], 'no_stream', {
+      onCommitted: () => {
+        throw new Error('writer bug');
+      },
+    });
+    const other = store.append('s-2', [event(2)], 'no_stream');
+    await expect(failing).resolves.toEqual({ nextRevision: 0, position: '1' });
+    await expect(other).resolves.toEqual({ nextRevision: 0, position: '2' });
+  });
+
   it('never acknowledges a commit whose fsync failed, and refuses every later append', async () => {
     const append = store.append('s-1', [event(1)], 'no_stream');
     await waitUntil(() => syncs.length === 1);

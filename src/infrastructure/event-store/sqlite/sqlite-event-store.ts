@@ -2,12 +2,14 @@ import Database from 'better-sqlite3';
 import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
+  AppendOptions,
   AppendResult,
   EventMetadata,
   EventStore,
   EventStoreUnavailableError,
   ExpectedRevision,
   NewEvent,
+  notifyCommitted,
   Position,
   ReadAllOptions,
   StoredEvent,
@@ -46,6 +48,7 @@ type PendingAppend = {
   streamId: string;
   events: NewEvent[];
   expected: ExpectedRevision;
+  onCommitted?: (result: AppendResult) => void;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
 };
@@ -182,12 +185,12 @@ export class SqliteEventStore implements EventStore {
     );
   }
 
-  append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+  append(streamId: string, events: NewEvent[], expected: ExpectedRevision, options: AppendOptions = {}): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new EventStoreUnavailableError('The event store is closed'));
     if (this.syncFailure) return Promise.reject(this.syncFailure);
     if (events.length === 0) return Promise.reject(new Error('append needs at least one event'));
     return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ streamId, events, expected, resolve, reject });
+      this.queue.push({ streamId, events, expected, onCommitted: options.onCommitted, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -216,9 +219,14 @@ export class SqliteEventStore implements EventStore {
     // A conflict wrote nothing and is answered now; the written appends once their commit is synced.
     const written: Array<(failure?: unknown) => void> = [];
     outcomes.forEach((outcome, i) => {
-      if ('ok' in outcome) this.remember(outcome.rows);
-      if ('ok' in outcome) written.push((failure) => (failure ? batch[i].reject(failure) : batch[i].resolve(outcome.ok)));
-      else batch[i].reject(outcome.error);
+      if ('ok' in outcome) {
+        this.remember(outcome.rows);
+        written.push((failure) => (failure ? batch[i].reject(failure) : batch[i].resolve(outcome.ok)));
+      } else batch[i].reject(outcome.error);
+    });
+    // Committed: a later commit is synced only with this one, and none is acknowledged after a failed sync.
+    outcomes.forEach((outcome, i) => {
+      if ('ok' in outcome) notifyCommitted(batch[i], outcome.ok);
     });
     if (written.length === 0) return;
     const settle = (failure?: unknown) => {
