@@ -715,6 +715,153 @@ describe('market order decider', () => {
   });
 
   // -------------------------------------------------------------------------------------------------
+  // Payment records the table leaves untouched or refuses, per order status (§7.1, §7.5.8–§7.5.12)
+  // -------------------------------------------------------------------------------------------------
+
+  describe('payment records the transition table leaves untouched or refuses, per order status', () => {
+    const FREE = service({
+      pricing: { mode: 'provider-defined', amount: null, currency: null, rate: null, notes: [] },
+      payment: { defaultRail: 'not-required', required: false, supportedRails: ['not-required'] },
+    });
+    /** The exact `409 STATE_CONFLICT` details about the payment record. */
+    const paymentConflict = (status: string, reason: string, allowed?: string[]) => ({
+      entityType: 'market-payment',
+      id: PAY,
+      status,
+      reason,
+      ...(allowed ? { allowed } : {}),
+    });
+    const thenRefused = (given: MarketOrderEvent[], command: MarketOrderCommand, details: Record<string, unknown>) => {
+      const error = decideError(given, command);
+      expect([error.code, error.details]).toEqual(['STATE_CONFLICT', details]);
+    };
+
+    // §7.5.9: an intent_created payment is refundable only on a cancelled or failed order.
+    const INTENT_CREATED = {
+      executing: () => history(create(), intent(), start()),
+      delivered: () => history(create(), intent(), start(), DELIVER),
+      handoff: () => history(create(), intent(), start(), HAND_OFF),
+      confirmed: () => history(create(), intent(), start(), DELIVER, CONFIRM),
+      disputed: () => history(create(), intent(), start(), DELIVER, DISPUTE),
+    };
+    it.each(Object.keys(INTENT_CREATED) as Array<keyof typeof INTENT_CREATED>)(
+      'payment/refund of an intent_created payment on a %s order → payment_not_refundable, nothing written',
+      (status) => {
+        const given = INTENT_CREATED[status]();
+        expect(stateOf(given)).toMatchObject({ order: { status }, payment: { status: 'intent_created' } });
+        thenRefused(given, REFUND, paymentConflict('intent_created', 'payment_not_refundable'));
+      },
+    );
+
+    // §7.5.8: a confirmed order's payment must be release_pending (released is idempotent).
+    const CONFIRMED = [
+      ['not_required', 'delivered', () => history(create({ service: FREE }), intent(), start(), DELIVER, CONFIRM)],
+      ['refunded', 'delivered', () => history(create(), intent(), proof(), start(), DELIVER, REFUND, CONFIRM)],
+      ['refunded', 'handoff', () => history(create(), intent(), proof(), start(), HAND_OFF, REFUND, CONFIRM)],
+    ] as const;
+    it.each(CONFIRMED)(
+      'payment/release on a confirmed order whose payment is %s (confirmed from %s) → payment_not_release_pending',
+      (payment, _from, given) => {
+        expect(stateOf(given())).toMatchObject({ order: { status: 'confirmed' }, payment: { status: payment } });
+        thenRefused(given(), RELEASE, paymentConflict(payment, 'payment_not_release_pending', ['release_pending']));
+      },
+    );
+
+    // §7.5.11, §7.5.12: only held (confirm) or held/release_pending (dispute) payments move.
+    const DELIVERED_OR_HANDOFF = [
+      ['delivered', 'not_required', () => history(create({ service: FREE }), intent(), start(), DELIVER)],
+      ['handoff', 'not_required', () => history(create({ service: FREE }), intent(), start(), HAND_OFF)],
+      ['delivered', 'intent_created', () => history(create(), intent(), start(), DELIVER)],
+      ['handoff', 'intent_created', () => history(create(), intent(), start(), HAND_OFF)],
+    ] as const;
+
+    it.each(DELIVERED_OR_HANDOFF.filter(([, payment]) => payment === 'not_required'))(
+      'confirm of a %s order whose payment is %s: order confirmed, no payment event',
+      (from, payment, given) => {
+        spec
+          .given(given())
+          .when(CONFIRM)
+          .then([e.confirmed(from)]);
+        spec
+          .given(given())
+          .when(CONFIRM)
+          .thenState((s) => s.kind === 'live' && s.order.status === 'confirmed' && s.payment?.status === payment);
+      },
+    );
+
+    it.each(DELIVERED_OR_HANDOFF)(
+      'dispute of a %s order whose payment is %s: order disputed, payment not frozen',
+      (from, payment, given) => {
+        spec
+          .given(given())
+          .when(DISPUTE)
+          .then([e.disputed(from)]);
+        spec
+          .given(given())
+          .when(DISPUTE)
+          .thenState(
+            (s) => s.kind === 'live' && s.order.status === 'disputed' && s.payment?.status === payment && s.payment.frozenAt === null,
+          );
+      },
+    );
+
+    // §7.1: only `delivered` → `confirmed` is automatic for x402; `handoff` → `confirmed` needs `confirm`.
+    describe('x402 execution ending in a handoff', () => {
+      const X402_HANDOFF = service({
+        executionMode: 'external-handoff',
+        payment: { defaultRail: 'x402', required: true, supportedRails: ['x402'], payTo: PAYEE, network: 'base' },
+      });
+      const handOff = finish({ kind: 'handoff', outcomeId: 'out_1', handoff: HANDOFF }, { paymentHeaders: X402_FACTS });
+      const EXECUTING = [
+        [
+          'intent_created',
+          'no earlier proof',
+          () => history(create({ service: X402_HANDOFF }), intent({ challenge: CHALLENGE }), start({ paymentHeaders: X402_FACTS })),
+        ],
+        [
+          'held',
+          'an earlier header proof',
+          () =>
+            history(
+              create({ service: X402_HANDOFF }),
+              intent({ challenge: CHALLENGE }),
+              headerProof(),
+              start({ paymentHeaders: X402_FACTS }),
+            ),
+        ],
+      ] as const;
+
+      it.each(EXECUTING)(
+        'payment %s (%s): the order is handed off, not auto-confirmed, and the payment is left as it is',
+        (payment, _how, given) => {
+          expect(stateOf(given())).toMatchObject({ order: { status: 'executing' }, payment: { type: 'x402', status: payment } });
+          spec.given(given()).when(handOff).then([e.handedOff()]);
+          spec
+            .given(given())
+            .when(handOff)
+            .thenState(
+              (s) => s.kind === 'live' && s.order.status === 'handoff' && s.order.confirmedAt === null && s.payment?.status === payment,
+            );
+        },
+      );
+
+      it('the handed-off x402 order is confirmed by confirm, moving a held payment to release_pending only', () =>
+        spec
+          .given(
+            history(
+              create({ service: X402_HANDOFF }),
+              intent({ challenge: CHALLENGE }),
+              headerProof(),
+              start({ paymentHeaders: X402_FACTS }),
+              handOff,
+            ),
+          )
+          .when(CONFIRM)
+          .then([e.confirmed('handoff'), e.releasePending()]));
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------------
   // POST /market/orders (§7.5.2 steps 5–8, 10)
   // -------------------------------------------------------------------------------------------------
 
