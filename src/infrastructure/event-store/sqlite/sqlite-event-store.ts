@@ -91,8 +91,10 @@ const COLUMNS =
  * is what `synchronous = FULL` does at every commit, but without blocking every request behind the disk
  * for the ~150 µs of each fsync: while one fsync runs, further commits accumulate and the next fsync
  * covers them all. Appends resolve, and subscribers (projections) are woken, only once their commit is
- * synced; an error of the fsync makes the store unavailable (a write whose durability is unknown is
- * never acknowledged, and nothing is written after it). A reader may see a commit in the ~fsync window
+ * synced (`onCommitted` says earlier, when the commit is written: a writer may decide its next append
+ * on it, which the next fsync covers with it); an error of the fsync makes the store unavailable (a
+ * write whose durability is unknown is never acknowledged, and nothing is written after it). A reader
+ * may see a commit in the ~fsync window
  * before it is synced (as SQLite's own readers would); after a power cut such a commit can be gone with
  * nobody having been told it was written, and a read model that applied it is ahead of the store and
  * rebuilt at start (ProjectionEngine).
