@@ -9,31 +9,19 @@ import { isDeepFrozen } from './deep-freeze';
  * On the hot path (the hash chain of every appended event, idempotency fingerprints): one recursive
  * pass appending to a string, with no intermediate arrays. Members whose value is `undefined` are
  * left out and `undefined` array items (and holes) written as `null`, as JSON.stringify does; a
- * value with `toJSON` (a Date) is written through it. The text of a deep-frozen object or array
- * (deepFreeze) is computed once and reused.
+ * value with `toJSON` (a Date) is written through it. The text of frozen plain data (deepFreeze) is
+ * computed once and reused.
  */
 export function canonicalJson(value: unknown): string {
   return append('', value);
 }
 
-/** In frozenTexts: a deep-frozen value whose text cannot be kept (see `unstable`); it stays so. */
-const UNSTABLE = false;
-
 /**
- * The canonical text of each deep-frozen object and array met (deepFreeze: the catalogue, the service
- * snapshot every order of a service embeds), computed once: nothing in it can change, so neither can
- * its text. Only deep-frozen values are kept; anything else may change between two calls.
+ * The canonical text of each frozen plain-data object and array met (deepFreeze: the catalogue, the
+ * service snapshot every order of a service embeds), computed once: nothing in it can change, so
+ * neither can its text. Nothing else is kept; anything else may change between two calls.
  */
-const frozenTexts = new WeakMap<object, string | typeof UNSTABLE>();
-
-/**
- * While a deep-frozen value's text is being computed: whether something in it could still write
- * differently next time, so that the text must not be kept. A frozen Date keeps its time in an internal
- * slot freezing does not protect (any value with `toJSON` is therefore treated so), a getter may return
- * anything, and the prototype of a class instance may still change. Saved and restored around each
- * such computation, as they nest.
- */
-let unstable = false;
+const frozenTexts = new WeakMap<object, string>();
 
 function append(out: string, value: unknown): string {
   switch (typeof value) {
@@ -56,25 +44,12 @@ function append(out: string, value: unknown): string {
 }
 
 function appendFrozen(out: string, value: object): string {
-  const known = frozenTexts.get(value);
-  if (typeof known === 'string') return out + known;
-  if (known === UNSTABLE) {
-    out = appendStructure(out, value);
-    unstable = true;
-    return out;
+  let text = frozenTexts.get(value);
+  if (text === undefined) {
+    text = appendStructure('', value);
+    frozenTexts.set(value, text);
   }
-  const outer = unstable;
-  unstable = !isPlainData(value);
-  try {
-    const text = appendStructure('', value);
-    // What made it unstable (a Date, a toJSON, a getter, a prototype) is there for good.
-    frozenTexts.set(value, unstable ? UNSTABLE : text);
-    return out + text;
-  } finally {
-    // Unstable inside makes the enclosing value unstable too; after a throw (which a toJSON or a getter
-    // on the way may catch) the enclosing value's flag is at least what it was.
-    unstable ||= outer;
-  }
+  return out + text;
 }
 
 /** An array, or an object (through its `toJSON` when it has one). */
@@ -89,12 +64,7 @@ function appendStructure(out: string, value: object): string {
     return out + ']';
   }
   const record = value as Record<string, unknown>;
-  if (typeof record.toJSON === 'function') {
-    out = append(out, (record.toJSON as () => unknown)());
-    // After the call: whatever it did, an enclosing deep-frozen value's text is not kept.
-    unstable = true;
-    return out;
-  }
+  if (typeof record.toJSON === 'function') return append(out, (record.toJSON as () => unknown)());
   const keys = sortKeys(Object.keys(record));
   out += '{';
   let first = true;
@@ -106,20 +76,6 @@ function appendStructure(out: string, value: object): string {
     out = append(out, member);
   }
   return out + '}';
-}
-
-/**
- * A plain object or array whose members are all data properties: what it writes depends on nothing
- * but them. Checked once per deep-frozen value, before its text is first kept.
- */
-function isPlainData(value: object): boolean {
-  const prototype: unknown = Object.getPrototypeOf(value);
-  if (prototype !== Object.prototype && prototype !== Array.prototype && prototype !== null) return false;
-  for (const key of Object.keys(value)) {
-    const descriptor = Object.getOwnPropertyDescriptor(value, key);
-    if (descriptor === undefined || !('value' in descriptor)) return false;
-  }
-  return true;
 }
 
 /** No character JSON.stringify escapes: `"`, backslash, a control character, a surrogate (lone ones are escaped). */
