@@ -88,12 +88,6 @@ export function subtractDecimals(a: number | string, b: number | string): string
   return format({ units: x - y, scale: Math.max(left.scale, right.scale) });
 }
 
-/** The exact sum of the amounts; `"0"` for none. */
-export function sumDecimals(amounts: Iterable<number | string>): string {
-  let total = '0';
-  for (const amount of amounts) total = addDecimals(total, amount);
-  return total;
-}
 
 /** `units / 10^scale`. */
 type Scaled = { units: bigint; scale: number };

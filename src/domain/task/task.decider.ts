@@ -218,7 +218,7 @@ export const taskDecider: Decider<TaskCommand, TaskState, TaskEvent> = {
 };
 
 /** The task stream after one more event (not `task.created`): shared by the decider and read models. */
-export function applyTaskEvent(state: LiveTaskState, event: TaskEvent): LiveTaskState {
+function applyTaskEvent(state: LiveTaskState, event: TaskEvent): LiveTaskState {
   switch (event.type) {
     case 'task.created':
       return state;

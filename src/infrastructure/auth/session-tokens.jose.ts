@@ -89,7 +89,7 @@ export class JoseSessionTokens implements SessionTokens {
     if (typeof token !== 'string') return MALFORMED;
     const digest = createHash('sha256').update(token).digest('base64');
     // Steps 2 and 3 passed before for this very token (see `verified`), or are checked now.
-    let claims = this.recall(digest);
+    let claims = this.verified.get(digest);
     if (!claims) {
       // Step 2.
       const parsed = parseShape(token);
@@ -100,22 +100,13 @@ export class JoseSessionTokens implements SessionTokens {
       } catch (error) {
         return error instanceof errors.JWSSignatureVerificationFailed ? BAD_SIGNATURE : MALFORMED;
       }
-      this.remember(digest, parsed);
+      this.verified.set(digest, parsed);
       claims = parsed;
     }
     // Step 4.
     if (numericDate(this.clock.now()) >= claims.exp) return { ok: false, reason: 'expired', expiredAt: isoFromNumericDate(claims.exp) };
     // A copy: what a caller does with its claims never reaches the cache.
     return { ok: true, claims: { ...claims } };
-  }
-
-  /** The claims of a verified token, which becomes the most recently used. */
-  private recall(digest: string): SessionClaims | undefined {
-    return this.verified.get(digest);
-  }
-
-  private remember(digest: string, claims: SessionClaims): void {
-    this.verified.set(digest, claims);
   }
 }
 

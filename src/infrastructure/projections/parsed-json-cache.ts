@@ -2,8 +2,8 @@ import { LruMap } from '../../domain/shared/lru-map';
 
 /**
  * Parsed JSON documents of read-model rows, kept by row key and checked against the row's current
- * text: a row read again unchanged (the common case: an order read by each step of its lifecycle, a
- * machine by every agent request) is not parsed again, and a changed row never hits, so nothing has
+ * text: a row read again unchanged (the common case: an order read by each step of its lifecycle) is
+ * not parsed again, and a changed row never hits, so nothing has
  * to be invalidated. Values are shared between callers: treat them as immutable. Bounded; least
  * recently used out.
  */
