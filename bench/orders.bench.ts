@@ -58,7 +58,6 @@
  * Results: a Markdown table on stdout and bench/results/orders.json.
  */
 import { ChildProcess, execFileSync, fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
 import * as net from 'node:net';
@@ -78,6 +77,7 @@ import { BODY_LIMIT_BYTES } from '../src/http/errors/error-response';
 import { SqliteEventStore } from '../src/infrastructure/event-store/sqlite/sqlite-event-store';
 import { JsonLogger, logLevels } from '../src/infrastructure/logging/json-logger';
 import { ExternalHandoffAdapter } from '../src/infrastructure/providers/external-handoff.adapter';
+import { randomTxHash } from '../test/support/payment-api';
 import { ScriptedProviderAdapter } from '../test/support/scripted-provider-adapter';
 import { BENCH_CHAIN_ID, BENCH_PAY_TO, BENCH_PAYER, BENCH_PRICE, BENCH_SERVICE_ID, BENCH_TOKEN, ordersCatalogFile } from './orders-catalog';
 
@@ -741,10 +741,6 @@ function itemStatus(status: string, pick: (item: Record<string, unknown>) => unk
       return `not JSON: ${body.toString('utf8').slice(0, 200)}`;
     }
   };
-}
-
-function randomTxHash(): string {
-  return `0x${randomBytes(32).toString('hex')}`;
 }
 
 /** One request at a time, for the setup (machines, pairings); failing loudly unless it answers `status`. */

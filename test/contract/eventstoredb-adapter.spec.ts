@@ -2,6 +2,7 @@ import { EventStoreUnavailableError, StoredEvent, WrongExpectedRevisionError } f
 import { EventStoreDbEventStore, EventStoreDbOptions } from '../../src/infrastructure/event-store/eventstoredb/eventstoredb-event-store';
 import { eventUuid } from '../../src/infrastructure/event-store/eventstoredb/event-uuid';
 import { EmulatorOptions, EventStoreDbEmulator } from '../support/eventstoredb-emulator/emulator';
+import { until } from '../support/until';
 import { ev } from './event-store.contract';
 
 /**
@@ -99,17 +100,17 @@ describe('EventStoreDB adapter over the emulator: protocol and faults', () => {
     };
 
     await appendSome(5, 'before');
-    await waitUntil(() => received.length >= 5);
+    await until(() => received.length >= 5, { what: '5 events are received' });
     expect(server.dropSubscriptions()).toBe(1);
     await appendSome(5, 'after-drop');
-    await waitUntil(() => received.length >= 10);
+    await until(() => received.length >= 10, { what: '10 events are received' });
 
     await server.stop();
     await expect(store.append('s-down', [ev('down')], 'no_stream')).rejects.toBeInstanceOf(EventStoreUnavailableError);
     await sleep(300); // the subscription keeps trying meanwhile
     await server.start();
     await appendSome(5, 'after-restart');
-    await waitUntil(() => received.length >= 15);
+    await until(() => received.length >= 15, { what: '15 events are received' });
     await sleep(200);
 
     await sub.close();
@@ -137,7 +138,7 @@ describe('EventStoreDB adapter over the emulator: protocol and faults', () => {
     const result = await eventually(() => store.append('s-1', [ev('a')], 'no_stream'));
     expect(result.nextRevision).toBe(0);
     expect(await store.headPosition()).toBe(result.position);
-    await waitUntil(() => received.length === 1);
+    await until(() => received.length === 1, { what: 'the event is received' });
     await sub.close();
   });
 
@@ -182,14 +183,6 @@ describe('EventStoreDB adapter over the emulator: protocol and faults', () => {
 });
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(10);
-  }
-}
 
 /** Retries `call` until it succeeds (the client reconnects after a failure), for at most `timeoutMs`. */
 async function eventually<T>(call: () => Promise<T>, timeoutMs = 5000): Promise<T> {

@@ -13,6 +13,7 @@ import { Json, orderUrl, PaymentApi, placeOrder, randomTxHash, UNVERIFIED } from
 import { jsonAnswer, ScriptedProviderAdapter } from '../support/scripted-provider-adapter';
 import { refusedWithoutEvents } from '../support/search-api';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
+import { until } from '../support/until';
 
 /**
  * §7 error paths that no other suite provokes over HTTP on a §7 endpoint: a wrong API key on operator
@@ -79,15 +80,6 @@ class Gate {
   wait(): Promise<void> {
     return this.opened;
   }
-}
-
-/** Calls `probe` until it is true (at most ~5 s). */
-async function until(probe: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500; i += 1) {
-    if (await probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('condition not reached');
 }
 
 describe('§7 error paths over HTTP (API key on, proofs disabled, scripted provider)', () => {
@@ -324,8 +316,11 @@ describe('§7 error paths over HTTP (API key on, proofs disabled, scripted provi
       const running = execute(slow.id, agent.token);
       let finished: TestResponse;
       try {
-        await until(() => adapter.invocations.some((i) => i.orderId === slow.id));
-        await until(async () => (await statusOf(slow.id)) === 'executing');
+        await until(() => adapter.invocations.some((i) => i.orderId === slow.id), {
+          timeoutMs: 10_000,
+          what: 'the provider is invoked for the slow order',
+        });
+        await until(async () => (await statusOf(slow.id)) === 'executing', { timeoutMs: 10_000, what: 'the slow order is executing' });
 
         const response = await refused(revoke);
         expectError(response, 409, 'OPEN_MARKET_ORDERS');

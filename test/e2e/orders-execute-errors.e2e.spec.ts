@@ -21,6 +21,7 @@ import {
 } from '../support/payment-api';
 import { expectBodyIssue, refusedWithoutEvents } from '../support/search-api';
 import { TestApp, TestResponse } from '../support/test-app';
+import { until } from '../support/until';
 
 /**
  * Every refusal and failure branch of `POST /market/orders/:orderId/execute` (§7.5.10) over HTTP, in the
@@ -188,12 +189,6 @@ const CHAIN_ENV = { PEAQOS_CHAIN_ID: String(CHAIN_ID), PEAQOS_USDT_CONTRACT: TOK
 /** A recorded transfer proof of the whole `exec.wallet` amount (§7.5.5). */
 const transfer = () => ({ txHash: randomTxHash(), amount: '2.5', fromAddress: PAYER.toLowerCase(), toAddress: PAYEE.toLowerCase() });
 
-/** Calls `probe` until it is true (at most ~5 s). */
-async function until(probe: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !probe(); i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!probe()) throw new Error('condition not reached');
-}
-
 /** `POST …/execute` with the token (none when `null`). */
 function executeWith(t: TestApp, token: string | null, orderId: string, body: Json = {}): Promise<TestResponse> {
   return t.inject({
@@ -310,7 +305,7 @@ describe('execute refusals and failures (§7.5.10)', () => {
       const order = await placeOrder(orders, agent, 'exec.slow');
       const before = slow.requests.length;
       const first = execute(order.id);
-      await until(() => slow.requests.length > before);
+      await until(() => slow.requests.length > before, { what: 'the slow provider received the first execute' });
       const second = await execute(order.id);
       expectError(second, 409, 'STATE_CONFLICT');
       expect(second.body.error.details).toEqual({

@@ -3,6 +3,7 @@ import { fsync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControllableClock } from '../../../test/support/controllable-clock';
+import { until } from '../../../test/support/until';
 import { Decider } from '../../domain/shared/decider';
 import { DomainError } from '../../domain/shared/domain-error';
 import { GENESIS_HASH, verifyChain } from '../../domain/shared/hash-chain';
@@ -552,11 +553,6 @@ describe('AggregateStreams (ARCHITECTURE §3)', () => {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    async function waitUntil(condition: () => boolean | Promise<boolean>): Promise<void> {
-      for (let i = 0; i < 200 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 5));
-      if (!(await condition())) throw new Error('condition not reached');
-    }
-
     function twoIncrements() {
       const overlapping = new AggregateStreams(durable, clock, new UlidIds());
       const acknowledged: string[] = [];
@@ -573,16 +569,19 @@ describe('AggregateStreams (ARCHITECTURE §3)', () => {
 
     it('decides the next command on the committed state before it is synced; each is acknowledged after its sync', async () => {
       const { acknowledged, first, second } = twoIncrements();
-      await waitUntil(() => syncs.length === 1);
+      await until(() => syncs.length === 1, { intervalMs: 5, what: 'one fsync is pending' });
       // The second command decided on count 1 and committed while the first's sync still runs.
-      await waitUntil(async () => (await durable.readStream(ref.streamId)).length === 2);
+      await until(async () => (await durable.readStream(ref.streamId)).length === 2, {
+        intervalMs: 5,
+        what: 'both increments are committed',
+      });
       expect((await durable.readStream(ref.streamId)).map((e) => e.data.count)).toEqual([1, 2]);
       expect(syncs).toHaveLength(1);
       expect(acknowledged).toEqual([]);
 
       syncs.shift()!.run();
       await expect(first).resolves.toMatchObject({ state: { count: 1 }, revision: 0 });
-      await waitUntil(() => syncs.length === 1);
+      await until(() => syncs.length === 1, { intervalMs: 5, what: 'one fsync is pending' });
       expect(acknowledged).toEqual(['first']);
       syncs.shift()!.run();
       await expect(second).resolves.toMatchObject({ state: { count: 2 }, revision: 1 });
@@ -591,8 +590,11 @@ describe('AggregateStreams (ARCHITECTURE §3)', () => {
 
     it('acknowledges neither when the sync under the first fails', async () => {
       const { acknowledged, first, second } = twoIncrements();
-      await waitUntil(() => syncs.length === 1);
-      await waitUntil(async () => (await durable.readStream(ref.streamId)).length === 2);
+      await until(() => syncs.length === 1, { intervalMs: 5, what: 'one fsync is pending' });
+      await until(async () => (await durable.readStream(ref.streamId)).length === 2, {
+        intervalMs: 5,
+        what: 'both increments are committed',
+      });
       syncs.shift()!.fail(new Error('EIO: i/o error, fsync'));
       await expect(first).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
       await expect(second).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });

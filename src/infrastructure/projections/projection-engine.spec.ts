@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { until } from '../../../test/support/until';
 import { EventStore, Position, StoredEvent } from '../../application/ports/event-store.port';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store';
 import { ProjectionEngine, RebuildProgress } from './projection-engine';
@@ -85,14 +86,6 @@ async function append(store: EventStore, count: number, type = 'thing.counted'):
     'any',
   );
   return { ids, position: result.position };
-}
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 4000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('ProjectionEngine (ARCHITECTURE §4)', () => {
@@ -279,7 +272,7 @@ describe('ProjectionEngine (ARCHITECTURE §4)', () => {
       const faulty = counting();
       faulty.failOn = batch.ids[1];
       const crashed = await startEngine([faulty]);
-      await eventually(() => statusOf(crashed).state === 'failed', 'the projection failed');
+      await until(() => statusOf(crashed).state === 'failed', { intervalMs: 5, what: 'the projection failed' });
 
       expect(faulty.calls.slice(0, 2)).toEqual([batch.ids[0], batch.ids[1]]);
       expect(rows(crashed).map((r) => r.event_id)).toEqual(before.ids);
@@ -445,7 +438,7 @@ describe('ProjectionEngine (ARCHITECTURE §4)', () => {
       const v2 = counting({ version: 2 });
       v2.failOn = events.ids[1];
       const engine2 = await startEngine([v2]);
-      await eventually(() => statusOf(engine2).state === 'failed', 'the start-time rebuild failed');
+      await until(() => statusOf(engine2).state === 'failed', { intervalMs: 5, what: 'the start-time rebuild failed' });
       v2.failOn = null;
       await expect(engine2.rebuild('counting')).resolves.toEqual({ processed: 3, position: events.position });
 
@@ -480,7 +473,7 @@ describe('ProjectionEngine (ARCHITECTURE §4)', () => {
           });
         }
       });
-      await eventually(() => waited !== undefined, 'the command waits');
+      await until(() => waited !== undefined, { intervalMs: 5, what: 'the command waits' });
       expect(readModels.checkpoint('counting')?.position).toBe(appended);
       await expect(waited).resolves.toBe(true);
     });
@@ -525,8 +518,8 @@ describe('ProjectionEngine (ARCHITECTURE §4)', () => {
 
       broken.failOn = upcomingIds(1)[0];
       const next = await append(store, 1);
-      await eventually(() => statusOf(engine, 'broken').state === 'failed', 'broken failed');
-      await eventually(() => statusOf(engine, 'healthy').position === next.position, 'healthy caught up');
+      await until(() => statusOf(engine, 'broken').state === 'failed', { intervalMs: 5, what: 'broken failed' });
+      await until(() => statusOf(engine, 'healthy').position === next.position, { intervalMs: 5, what: 'healthy caught up' });
       await expect(engine.waitFor(next.position, 50)).resolves.toBe(false);
     });
 
@@ -572,7 +565,7 @@ describe('ProjectionEngine (ARCHITECTURE §4)', () => {
       projection.failOn = upcomingIds(3)[1];
       const events = await append(store, 3);
 
-      await eventually(() => statusOf(engine).state === 'failed', 'the projection failed');
+      await until(() => statusOf(engine).state === 'failed', { intervalMs: 5, what: 'the projection failed' });
       expect(statusOf(engine).error).toBe(`apply failed on ${events.ids[1]}`);
       expect(statusOf(engine).position).toBeNull();
       expect(rows(engine)).toEqual([]);

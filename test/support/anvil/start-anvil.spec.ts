@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { becomes } from '../until';
 import { startAnvil } from './start-anvil';
 
 /** True while a process with that pid exists. */
@@ -10,15 +11,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return check();
 }
 
 /**
@@ -112,8 +104,8 @@ describe('startAnvil (test harness)', () => {
     const { anvilPid, child } = await childWithAnvil(
       "require('./test/support/anvil').startAnvil({ accounts: 1 }).then((a) => { console.log('pid=' + a.pid); setTimeout(() => process.exit(0), 50); })",
     );
-    expect(await eventually(() => child.exitCode !== null)).toBe(true);
-    expect(await eventually(() => !alive(anvilPid))).toBe(true);
+    expect(await becomes(() => child.exitCode !== null, { intervalMs: 25 })).toBe(true);
+    expect(await becomes(() => !alive(anvilPid), { intervalMs: 25 })).toBe(true);
   }, 30_000);
 
   it('kills anvil when the process that started it gets SIGTERM', async () => {
@@ -122,8 +114,8 @@ describe('startAnvil (test harness)', () => {
     );
     expect(alive(anvilPid)).toBe(true);
     child.kill('SIGTERM');
-    expect(await eventually(() => child.exitCode !== null || child.signalCode !== null)).toBe(true);
+    expect(await becomes(() => child.exitCode !== null || child.signalCode !== null, { intervalMs: 25 })).toBe(true);
     expect(child.signalCode).toBe('SIGTERM');
-    expect(await eventually(() => !alive(anvilPid))).toBe(true);
+    expect(await becomes(() => !alive(anvilPid), { intervalMs: 25 })).toBe(true);
   }, 30_000);
 });

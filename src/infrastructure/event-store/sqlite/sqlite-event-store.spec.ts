@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { until } from '../../../../test/support/until';
 import { EventStoreUnavailableError, NewEvent } from '../../../application/ports/event-store.port';
 import { SqliteEventStore } from './sqlite-event-store';
 
@@ -57,7 +58,7 @@ describe('SqliteEventStore durability', () => {
       resolved = true;
       return r;
     });
-    await waitUntil(() => syncs.length === 1);
+    await until(() => syncs.length === 1, { intervalMs: 2, what: 'an fsync is pending' });
     await new Promise((r) => setTimeout(r, 20));
     expect(resolved).toBe(false);
     expect(seen).toEqual([]);
@@ -66,14 +67,14 @@ describe('SqliteEventStore durability', () => {
 
     syncs.shift()!.run();
     await expect(append).resolves.toEqual({ nextRevision: 0, position: '1' });
-    await waitUntil(() => seen.length === 1);
+    await until(() => seen.length === 1, { intervalMs: 2, what: 'the subscriber saw the event' });
     expect(seen).toEqual(['evt_1']);
     await subscription.close();
   });
 
   it('covers every commit written while an fsync ran with the next single fsync (group commit)', async () => {
     const first = store.append('s-0', [event(0)], 'no_stream');
-    await waitUntil(() => syncs.length === 1);
+    await until(() => syncs.length === 1, { intervalMs: 2, what: 'an fsync is pending' });
     // Written in three later commits while the first fsync is still running.
     const later: Array<Promise<unknown>> = [];
     for (let i = 1; i <= 3; i++) {
@@ -83,7 +84,7 @@ describe('SqliteEventStore durability', () => {
     expect(syncs).toHaveLength(1);
     syncs.shift()!.run();
     await first;
-    await waitUntil(() => syncs.length === 1);
+    await until(() => syncs.length === 1, { intervalMs: 2, what: 'an fsync is pending' });
     syncs.shift()!.run();
     await Promise.all(later);
     expect(syncs).toHaveLength(0);
@@ -96,7 +97,7 @@ describe('SqliteEventStore durability', () => {
       resolved = true;
       return r;
     });
-    await waitUntil(() => syncs.length === 1);
+    await until(() => syncs.length === 1, { intervalMs: 2, what: 'an fsync is pending' });
     expect(committed).toEqual([{ nextRevision: 0, position: '1' }]);
     expect(resolved).toBe(false);
     // Committed: readable, and the next append on the stream can be decided and written on top of it.
@@ -104,7 +105,7 @@ describe('SqliteEventStore durability', () => {
     const next = store.append('s-1', [event(2)], 0);
     syncs.shift()!.run();
     await expect(append).resolves.toEqual({ nextRevision: 0, position: '1' });
-    await waitUntil(() => syncs.length === 1);
+    await until(() => syncs.length === 1, { intervalMs: 2, what: 'an fsync is pending' });
     syncs.shift()!.run();
     await expect(next).resolves.toEqual({ nextRevision: 1, position: '2' });
     expect(committed).toHaveLength(1);
@@ -124,7 +125,7 @@ describe('SqliteEventStore durability', () => {
 
   it('never acknowledges a commit whose fsync failed, and refuses every later append', async () => {
     const append = store.append('s-1', [event(1)], 'no_stream');
-    await waitUntil(() => syncs.length === 1);
+    await until(() => syncs.length === 1, { intervalMs: 2, what: 'an fsync is pending' });
     syncs.shift()!.fail(new Error('EIO: i/o error, fsync'));
     await expect(append).rejects.toThrow(EventStoreUnavailableError);
     await expect(store.append('s-2', [event(2)], 'no_stream')).rejects.toThrow(/fsync failed: EIO/);
@@ -213,11 +214,3 @@ describe('SqliteEventStore in-memory tail', () => {
     expect(ids(await mine.readStream('missing'))).toEqual(['e2']);
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
