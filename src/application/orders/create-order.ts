@@ -8,7 +8,7 @@ import { agentPairingDecider, agentPairingStream } from '../../domain/pairing/ag
 import { SessionClaims } from '../../domain/pairing/session-auth';
 import { firstMachinePolicyDenial } from '../../domain/policy/machine-policy';
 import { findQuote, marketSearchDecider, marketSearchStream } from '../../domain/search/market-search.decider';
-import { MarketQuote } from '../../domain/search/market-search.decider';
+import { MarketQuote, MarketSearchState } from '../../domain/search/market-search.decider';
 import { notFound, validationError } from '../../domain/shared/domain-error';
 import { utcDay } from '../../domain/shared/time';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
@@ -65,13 +65,18 @@ export class CreateOrderHandler implements ICommandHandler<CreateOrder, MarketOr
     this.validate(request);
     // Step 2: existence of everything the body names.
     this.gates.existence(request.machineId);
-    if (request.agentPairingId !== undefined) await this.actingPairings.assertExists(request.agentPairingId);
+    const namedPairing = request.agentPairingId !== undefined ? await this.actingPairings.assertExists(request.agentPairingId) : undefined;
     const quote = await this.quoteOf(request);
     const serviceId = request.serviceId ?? quote!.serviceId;
     const service = this.catalog.service(serviceId);
     if (!service) throw notFound('service', serviceId);
     // Steps 3–4.
-    const acting = await this.actingPairings.resolve({ machineId: request.machineId, agentPairingId: request.agentPairingId, session });
+    const acting = await this.actingPairings.resolve({
+      machineId: request.machineId,
+      agentPairingId: request.agentPairingId,
+      session,
+      named: namedPairing,
+    });
     const machine = await this.gates.active(request.machineId);
 
     // Steps 5–8 (pure); the decider runs them again when it writes the order.
@@ -151,19 +156,28 @@ export class CreateOrderHandler implements ICommandHandler<CreateOrder, MarketOr
     }
   }
 
-  /** Step 2 for `searchId` and `quoteId`: the search must exist, the quote must exist (in its search). */
+  /**
+   * Step 2 for `searchId` and `quoteId`: the search must exist, the quote must exist (in its search).
+   * The search stream is loaded once when the quote belongs to the named search.
+   */
   private async quoteOf(request: CreateOrderRequest): Promise<MarketQuote | null> {
+    let named: MarketSearchState | undefined;
     if (request.searchId !== undefined) {
-      const { state } = await this.streams.load(marketSearchStream(request.searchId, request.machineId).streamId, marketSearchDecider);
-      if (state.kind === 'none') throw notFound('market-search', request.searchId);
+      named = await this.loadSearch(request.searchId, request.machineId);
+      if (named.kind === 'none') throw notFound('market-search', request.searchId);
     }
     if (request.quoteId === undefined) return null;
     const searchId = this.quotes.searchOf(request.quoteId);
     if (searchId === undefined) throw notFound('market-quote', request.quoteId);
-    const { state } = await this.streams.load(marketSearchStream(searchId, request.machineId).streamId, marketSearchDecider);
+    const state = named !== undefined && searchId === request.searchId ? named : await this.loadSearch(searchId, request.machineId);
     const quote = findQuote(state, request.quoteId);
     if (!quote) throw notFound('market-quote', request.quoteId);
     return quote;
+  }
+
+  private async loadSearch(searchId: string, machineId: string): Promise<MarketSearchState> {
+    const { state } = await this.streams.load(marketSearchStream(searchId, machineId).streamId, marketSearchDecider);
+    return state;
   }
 
   private now(): string {

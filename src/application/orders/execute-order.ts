@@ -13,12 +13,18 @@ import { paymentRequired } from '../../domain/order/order-errors';
 import { x402Challenge } from '../../domain/order/payment-challenge';
 import { PaymentHeaders, paymentHeadersFacts, PaymentHeadersFacts } from '../../domain/order/payment-headers';
 import { PaymentReuseKey } from '../../domain/order/payment-reuse.decider';
-import { agentPairingDecider, agentPairingStream } from '../../domain/pairing/agent-pairing.decider';
+import { agentPairingDecider, AgentPairingState, agentPairingStream } from '../../domain/pairing/agent-pairing.decider';
 import { delegationListViolations } from '../../domain/pairing/delegation-policy';
 import { SessionClaims } from '../../domain/pairing/session-auth';
 import { firstMachinePolicyDenial } from '../../domain/policy/machine-policy';
 import { DomainError, notFound } from '../../domain/shared/domain-error';
-import { AttemptResult, classifyDispatch, judgeAttempt, parsePaymentResponseHeader } from '../../domain/task/dispatch-result';
+import {
+  AttemptResult,
+  classifyDispatch,
+  JudgedAttempt,
+  judgeDispatchAttempt,
+  parsePaymentResponseHeader,
+} from '../../domain/task/dispatch-result';
 import { RouteCandidate, routeCandidates } from '../../domain/task/route-resolution';
 import {
   latestOutcome,
@@ -117,7 +123,8 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
   async execute({ orderId, request, session, ctx }: ExecuteOrder): Promise<ExecuteOrderOutcome> {
     // Step 1.
     const loaded = await loadRecords(this.streams, orderId);
-    await this.access.check(loaded.order, session);
+    // Without a token the check loads the order's pairing; step 4 reuses it.
+    const pairing = await this.access.check(loaded.order, session);
     const machine = await this.gates.active(loaded.order.machineId);
     const { order, payment } = await this.interrupted.endIfInterrupted(loaded, ctx);
     // Step 2 for orders already executed (the decider answers it again under the stream's lock).
@@ -147,7 +154,7 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
         type: 'start_execution',
         orderId,
         input: request.input,
-        policyDenial: await this.policyDenial(order, machine.policyIds),
+        policyDenial: await this.policyDenial(order, machine.policyIds, pairing),
         paymentHeaders: headers,
         headerReuse,
         missingCredentials: this.missingCredentials(order, request.providerCredentials),
@@ -180,8 +187,9 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
       throw error;
     }
 
-    // Step 9: candidates in order; only an attempt that never reached its target moves on (§8.5.3).
-    const attempts: AttemptResult[] = [];
+    // Step 9: candidates in order; only an attempt that never reached its target moves on (§8.5.3). Each
+    // attempt is judged once (a JSON body parsed once); the classification takes the verdicts.
+    const verdicts: JudgedAttempt[] = [];
     let answer: ProviderAnswer | undefined;
     for (let index = 0; index < candidates.length; index += 1) {
       const candidate = candidates[index];
@@ -189,27 +197,30 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
         execution.routeId = this.ids.next('route');
         execution.runId = this.ids.next('run');
         task = await this.recordTask(execution, [
-          finishRun(ids.taskId, latestRun(task)!.id, judgeAttempt(attempts[attempts.length - 1])),
+          finishRun(ids.taskId, latestRun(task)!.id, verdicts[verdicts.length - 1]),
           selectRoute(ids.taskId, execution.routeId, service, candidate),
           { type: 'start_run', id: ids.taskId, runId: execution.runId, routeId: execution.routeId },
         ]);
       }
       answer = await this.invoke(execution, candidate, latestRun(task)!.attempt, request);
       if (answer.kind === 'handoff') return this.handedOff(execution, answer.handoff);
-      attempts.push(answer.result);
-      if (!judgeAttempt(answer.result).tryNext) break;
+      const verdict = judgeDispatchAttempt(answer.result);
+      verdicts.push(verdict);
+      if (!verdict.tryNext) break;
     }
-    return this.conclude(execution, attempts, answer?.kind === 'attempt' ? answer.extras : undefined, payment?.type === 'x402');
+    if (answer?.kind !== 'attempt') throw new Error('A resolved route has at least one candidate');
+    return this.conclude(execution, verdicts, answer, payment?.type === 'x402');
   }
 
   /** §8.5.3 classification of the dispatch, recorded on the task and the order; the response of step 9. */
   private async conclude(
     execution: Execution,
-    attempts: AttemptResult[],
-    extras: ProviderResponseExtras | undefined,
+    verdicts: JudgedAttempt[],
+    answer: Extract<ProviderAnswer, { kind: 'attempt' }>,
     x402: boolean,
   ): Promise<ExecuteOrderOutcome> {
-    const verdict = classifyDispatch(attempts);
+    const verdict = classifyDispatch(verdicts);
+    const { extras } = answer;
     const last = verdict.runs[verdict.runs.length - 1];
     const { taskId, runId } = execution;
     const errorMessage = last.error ?? '';
@@ -229,7 +240,7 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
     if (verdict.classification === 'retryable') {
       await this.recordTask(execution, [finishRun(taskId, runId, last), { type: 'return_to_pending', id: taskId }]);
       const rejectedPayment = x402 && verdict.providerStatus === 402;
-      const challenge = rejectedPayment ? this.challengeOf(attempts[attempts.length - 1], extras) : null;
+      const challenge = rejectedPayment ? this.challengeOf(answer.result, extras) : null;
       const { order, payment } = await this.finish(execution, { kind: 'retryable_failure', errorMessage, challenge });
       if (rejectedPayment) {
         throw paymentRequired('payment_rejected', payment?.status ?? null, { challenge, retryable: true });
@@ -368,11 +379,16 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
     return candidates.length > 0 ? { ok: true as const, candidates } : { ok: false as const, reason: 'no_provider_endpoint' as const };
   }
 
-  /** Step 4: delegation lists of the order's pairing, then machine policies, with today's state. */
-  private async policyDenial(order: MarketOrderRecord, policyIds: readonly string[]): Promise<PolicyDenial | null> {
-    const { state } = await withPairingStore(() =>
-      this.streams.load(agentPairingStream(order.agentPairingId, order.machineId).streamId, agentPairingDecider),
-    );
+  /**
+   * Step 4: delegation lists of the order's pairing, then machine policies, with today's state. The
+   * pairing is the one step 1 loaded for this request when it loaded one.
+   */
+  private async policyDenial(
+    order: MarketOrderRecord,
+    policyIds: readonly string[],
+    loaded: AgentPairingState | null,
+  ): Promise<PolicyDenial | null> {
+    const state = loaded ?? (await this.loadPairing(order));
     if (state.kind === 'live') {
       const subject = { skillKey: order.skillKey, serviceId: order.serviceId };
       const [reason] = delegationListViolations(state.pairing.delegationPolicy, subject);
@@ -384,6 +400,13 @@ export class ExecuteOrderHandler implements ICommandHandler<ExecuteOrder, Execut
       { amount: order.payment.amount ?? null, currency: order.payment.currency ?? null },
     );
     return denial ? { source: 'machinePolicy', policyId: denial.policyId, reason: denial.reason } : null;
+  }
+
+  private async loadPairing(order: MarketOrderRecord): Promise<AgentPairingState> {
+    const { state } = await withPairingStore(() =>
+      this.streams.load(agentPairingStream(order.agentPairingId, order.machineId).streamId, agentPairingDecider),
+    );
+    return state;
   }
 
   /** Step 6: the adapter's required credential fields missing from `providerCredentials[providerKey]`. */

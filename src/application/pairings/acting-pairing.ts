@@ -20,22 +20,33 @@ export class ActingPairings {
     @Inject(PAIRINGS_READ_MODEL) private readonly pairings: PairingsReadModel,
   ) {}
 
-  /** §0.14 step 7 for a body `agentPairingId`: it must name a pairing (of any machine). */
-  async assertExists(pairingId: string): Promise<void> {
+  /**
+   * §0.14 step 7 for a body `agentPairingId`: it must name a pairing (of any machine). Returns it, so
+   * `resolve` can be given it rather than load it again.
+   */
+  async assertExists(pairingId: string): Promise<LivePairing> {
     const state = await this.load(pairingId);
     if (state.kind === 'none') throw notFound('agent-pairing', pairingId);
+    return state;
   }
 
-  async resolve(target: { machineId: string; agentPairingId?: string; session: SessionClaims | null }): Promise<LivePairing> {
-    const { machineId, agentPairingId, session } = target;
+  /** `named`: the pairing `assertExists` returned for the body's `agentPairingId` in this request, reused. */
+  async resolve(target: {
+    machineId: string;
+    agentPairingId?: string;
+    session: SessionClaims | null;
+    named?: LivePairing;
+  }): Promise<LivePairing> {
+    const { machineId, agentPairingId, session, named } = target;
+    const load = (pairingId: string) => (named?.pairing.id === pairingId ? Promise.resolve(named) : this.load(pairingId));
     if (session) {
       checkSessionBinding(session, { machineId, pairingId: agentPairingId });
-      const state = await this.load(session.pairingId);
+      const state = await load(session.pairingId);
       if (state.kind !== 'live') throw notFound('agent-pairing', session.pairingId);
       return state;
     }
     if (agentPairingId !== undefined) {
-      const state = await this.load(agentPairingId);
+      const state = await load(agentPairingId);
       if (state.kind !== 'live' || state.pairing.machineId !== machineId) throw notFound('agent-pairing', agentPairingId);
       if (state.pairing.status !== 'active') throw pairingInactive(state.pairing.id, state.pairing.status);
       return state;

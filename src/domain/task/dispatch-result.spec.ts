@@ -3,6 +3,7 @@ import {
   classifyDispatch,
   httpError,
   judgeAttempt,
+  judgeDispatchAttempt,
   MAX_RESPONSE_BYTES,
   mediaType,
   parsePaymentResponseHeader,
@@ -22,6 +23,9 @@ const response = (
   body,
   sizeBytes: Buffer.byteLength(body),
 });
+
+/** A dispatch classified as the execute handler does: each attempt judged once, then the verdicts. */
+const classify = (attempts: AttemptResult[]) => classifyDispatch(attempts.map(judgeDispatchAttempt));
 
 describe('§8.5.3 dispatch classification', () => {
   it.each<[string, AttemptResult[], 'success' | 'retryable' | 'non_retryable', Array<string | null>, number | null]>([
@@ -50,7 +54,7 @@ describe('§8.5.3 dispatch classification', () => {
     ['404', [response(404, '')], 'non_retryable', ['HTTP 404: '], 404],
     ['2xx invalid JSON', [response(200, '{nope')], 'non_retryable', ['HTTP 200: {nope'], 200],
   ])('%s → %s', (_label, attempts, classification, errors, providerStatus) => {
-    const verdict = classifyDispatch(attempts);
+    const verdict = classify(attempts);
     expect(verdict.classification).toBe(classification);
     expect(verdict.runs.map((r) => r.error)).toEqual(errors);
     expect(verdict.runs.map((r) => r.runStatus)).toEqual(errors.map((e) => (e === null ? 'succeeded' : 'failed')));
@@ -60,17 +64,17 @@ describe('§8.5.3 dispatch classification', () => {
   it('a 2xx body of exactly 1 MiB succeeds; one byte more is "response too large" (non-retryable)', () => {
     const ok = { ...response(200, 'x', 'text/plain'), sizeBytes: MAX_RESPONSE_BYTES } as AttemptResult;
     const big = { ...response(200, 'x', 'text/plain'), sizeBytes: MAX_RESPONSE_BYTES + 1 } as AttemptResult;
-    expect(classifyDispatch([ok]).classification).toBe('success');
-    expect(classifyDispatch([big])).toEqual({
+    expect(classify([ok]).classification).toBe('success');
+    expect(classify([big])).toEqual({
       classification: 'non_retryable',
-      runs: [{ runStatus: 'failed', error: 'response too large', tryNext: false }],
+      runs: [{ runStatus: 'failed', error: 'response too large', tryNext: false, status: 200 }],
       providerStatus: 200,
     });
   });
 
   it('a retryable status stays retryable whatever the body size', () => {
     const big = { ...response(503, 'down'), sizeBytes: MAX_RESPONSE_BYTES + 1 } as AttemptResult;
-    expect(classifyDispatch([big]).classification).toBe('retryable');
+    expect(classify([big]).classification).toBe('retryable');
   });
 
   it('quotes the first 200 characters of the body (Buffer or string, code points kept whole)', () => {
@@ -82,18 +86,44 @@ describe('§8.5.3 dispatch classification', () => {
   it('only a connection failure lets the next candidate be tried', () => {
     expect(judgeAttempt(refused).tryNext).toBe(true);
     for (const other of [timeout, response(200), response(503), response(500)]) expect(judgeAttempt(other).tryNext).toBe(false);
-    expect(() => classifyDispatch([response(503), response(200)])).toThrow(TypeError);
+    expect(() => classify([response(503), response(200)])).toThrow(TypeError);
     expect(() => classifyDispatch([])).toThrow(TypeError);
+  });
+
+  it('judgeAttempt is the run verdict of judgeDispatchAttempt', () => {
+    for (const attempt of [refused, timeout, response(200), response(503, 'down'), response(200, '{nope')]) {
+      const { runStatus, error, tryNext } = judgeDispatchAttempt(attempt);
+      expect(judgeAttempt(attempt)).toEqual({ runStatus, error, tryNext });
+    }
+    expect(judgeDispatchAttempt(response(201, '{"a":1}'))).toEqual({
+      runStatus: 'succeeded',
+      error: null,
+      tryNext: false,
+      status: 201,
+      output: { a: 1 },
+    });
+    expect(judgeDispatchAttempt(refused).status).toBeNull();
+  });
+
+  it('parses a JSON body once: classifying reuses the verdicts', () => {
+    const parse = jest.spyOn(JSON, 'parse');
+    try {
+      const verdicts = [refused, response(200, '{"a":1}')].map(judgeDispatchAttempt);
+      expect(classifyDispatch(verdicts)).toMatchObject({ classification: 'success', output: { a: 1 } });
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   describe('Outcome.output on success', () => {
     it('application/json → the parsed body (parameters ignored)', () => {
-      expect(classifyDispatch([response(200, '{"a":[1,2]}', 'application/json; charset=utf-8')]).output).toEqual({ a: [1, 2] });
+      expect(classify([response(200, '{"a":[1,2]}', 'application/json; charset=utf-8')]).output).toEqual({ a: [1, 2] });
       expect(responseOutput('Application/JSON', Buffer.from('"s"'))).toEqual({ ok: true, value: 's' });
     });
 
     it('text/* → { contentType, text }', () => {
-      expect(classifyDispatch([response(200, 'hello', 'text/plain; charset=utf-8')]).output).toEqual({
+      expect(classify([response(200, 'hello', 'text/plain; charset=utf-8')]).output).toEqual({
         contentType: 'text/plain; charset=utf-8',
         text: 'hello',
       });
@@ -102,7 +132,7 @@ describe('§8.5.3 dispatch classification', () => {
 
     it('anything else → { contentType, base64 }', () => {
       const bytes = Buffer.from([0, 1, 2, 255]);
-      expect(classifyDispatch([response(200, bytes, 'image/png')]).output).toEqual({ contentType: 'image/png', base64: 'AAEC/w==' });
+      expect(classify([response(200, bytes, 'image/png')]).output).toEqual({ contentType: 'image/png', base64: 'AAEC/w==' });
       expect(responseOutput(null, 'hi')).toEqual({ ok: true, value: { contentType: 'application/octet-stream', base64: 'aGk=' } });
     });
 
@@ -111,7 +141,7 @@ describe('§8.5.3 dispatch classification', () => {
     });
 
     it('no output unless the dispatch succeeded', () => {
-      expect(classifyDispatch([response(500, '{}')]).output).toBeUndefined();
+      expect(classify([response(500, '{}')]).output).toBeUndefined();
     });
   });
 

@@ -29,53 +29,67 @@ export type AttemptVerdict = {
   tryNext: boolean;
 };
 
+/** An attempt's verdict with what the classification of its dispatch needs: its status and output. */
+export type JudgedAttempt = AttemptVerdict & {
+  /** The HTTP status of the answer, or null when there was none. */
+  status: number | null;
+  /** The output of a succeeded attempt (not yet redacted; the task decider redacts it), else undefined. */
+  output?: unknown;
+};
+
 export type DispatchVerdict = {
   classification: DispatchClassification;
   /** One verdict per attempt, in order. */
-  runs: AttemptVerdict[];
+  runs: JudgedAttempt[];
   /** The HTTP status of the final attempt's answer, or null when there was none. */
   providerStatus: number | null;
   /** The output on success (not yet redacted; the task decider redacts it), else undefined. */
   output?: unknown;
 };
 
-/** §8.5.3, one attempt. */
+/** §8.5.3, one attempt: how its run ends. */
 export function judgeAttempt(result: AttemptResult): AttemptVerdict {
+  const { runStatus, error, tryNext } = judgeDispatchAttempt(result);
+  return { runStatus, error, tryNext };
+}
+
+/**
+ * §8.5.3, one attempt, judged once per dispatch: its verdict, its status and, on success, its output
+ * (a JSON body is parsed here and nowhere else).
+ */
+export function judgeDispatchAttempt(result: AttemptResult): JudgedAttempt {
   switch (result.kind) {
     case 'connection_failed':
-      return { runStatus: 'failed', error: `connection failed: ${result.detail}`, tryNext: true };
+      return { runStatus: 'failed', error: `connection failed: ${result.detail}`, tryNext: true, status: null };
     case 'timeout':
-      return { runStatus: 'failed', error: `timeout after ${result.ms} ms`, tryNext: false };
+      return { runStatus: 'failed', error: `timeout after ${result.ms} ms`, tryNext: false, status: null };
     case 'response': {
-      if (!is2xx(result.status)) return { runStatus: 'failed', error: httpError(result.status, result.body), tryNext: false };
-      if (result.sizeBytes > MAX_RESPONSE_BYTES) return { runStatus: 'failed', error: 'response too large', tryNext: false };
-      const output = responseOutput(result.contentType, result.body);
-      if (!output.ok) return { runStatus: 'failed', error: httpError(result.status, result.body), tryNext: false };
-      return { runStatus: 'succeeded', error: null, tryNext: false };
+      const { status, body } = result;
+      const failed = (error: string): JudgedAttempt => ({ runStatus: 'failed', error, tryNext: false, status });
+      if (!is2xx(status)) return failed(httpError(status, body));
+      if (result.sizeBytes > MAX_RESPONSE_BYTES) return failed('response too large');
+      const output = responseOutput(result.contentType, body);
+      if (!output.ok) return failed(httpError(status, body));
+      return { runStatus: 'succeeded', error: null, tryNext: false, status, output: output.value };
     }
   }
 }
 
 /**
- * §8.5.3: the classification of a dispatch from its attempts (one per candidate tried, in order).
- * Only the last attempt may have reached its target.
+ * §8.5.3: the classification of a dispatch from the verdicts of its attempts (one per candidate tried,
+ * in order, each from `judgeDispatchAttempt`). Only the last attempt may have reached its target.
  */
-export function classifyDispatch(attempts: readonly AttemptResult[]): DispatchVerdict {
-  if (attempts.length === 0) throw new TypeError('A dispatch has at least one attempt');
-  const runs = attempts.map(judgeAttempt);
+export function classifyDispatch(runs: readonly JudgedAttempt[]): DispatchVerdict {
+  if (runs.length === 0) throw new TypeError('A dispatch has at least one attempt');
   if (runs.slice(0, -1).some((run) => !run.tryNext))
     throw new TypeError('Only an attempt that did not reach its target is followed by another');
-  const last = attempts[attempts.length - 1];
-  const providerStatus = last.kind === 'response' ? last.status : null;
-  if (last.kind === 'connection_failed') return { classification: 'retryable', runs, providerStatus };
-  if (last.kind === 'response') {
-    if (RETRYABLE_STATUSES.includes(last.status)) return { classification: 'retryable', runs, providerStatus };
-    if (runs[runs.length - 1].runStatus === 'succeeded') {
-      const output = responseOutput(last.contentType, last.body);
-      if (output.ok) return { classification: 'success', runs, providerStatus, output: output.value };
-    }
-  }
-  return { classification: 'non_retryable', runs, providerStatus };
+  const verdict = { runs: [...runs], providerStatus: runs[runs.length - 1].status };
+  const last = runs[runs.length - 1];
+  // Only a connection failure lets the next candidate be tried: the last attempt never reached its target.
+  if (last.tryNext) return { classification: 'retryable', ...verdict };
+  if (last.status !== null && RETRYABLE_STATUSES.includes(last.status)) return { classification: 'retryable', ...verdict };
+  if (last.runStatus === 'succeeded') return { classification: 'success', ...verdict, output: last.output };
+  return { classification: 'non_retryable', ...verdict };
 }
 
 /** `HTTP <status>: <first 200 characters of the body>`. */
