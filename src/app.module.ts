@@ -4,6 +4,7 @@ import { MACHINE_POLICY_DENIALS } from './application/ports/machine-policy-denia
 import { MACHINE_REFERENCES } from './application/ports/machine-references.port';
 import { MACHINE_POLICY_EXCLUSIONS } from './application/ports/machine-policy-exclusions.port';
 import { OPEN_MARKET_ORDERS } from './application/ports/open-market-orders.port';
+import { ORDERS_READ_MODEL } from './application/ports/orders-read-model.port';
 import { PROVIDER_ADAPTERS } from './application/ports/provider-adapter.port';
 import { USABLE_RUNTIME_ENDPOINTS } from './application/ports/runtime-endpoints.port';
 import { HealthModule } from './http/health/health.module';
@@ -14,7 +15,6 @@ import { IdentityModule } from './infrastructure/identity/identity.module';
 import { CatalogAndPolicyReferences } from './infrastructure/machines/machine-references';
 import { MachinesModule, machinesProjection } from './infrastructure/machines/machines.module';
 import { OrdersModule, ordersProjection, quotesProjection } from './infrastructure/orders/orders.module';
-import { SqliteOrdersReadModel } from './infrastructure/orders/orders.read-model';
 import { PairingsModule, pairingsProjection } from './infrastructure/pairings/pairings.module';
 import { PoliciesModule, policiesProjection, PolicyDenials, PolicyExclusions } from './infrastructure/policies/policies.module';
 import { PolicyReferences } from './infrastructure/policies/policy-references';
@@ -40,7 +40,8 @@ export const PROJECTIONS_OF_THE_SERVICE: Projection[] = [
  */
 const QUERY_PORTS: Provider[] = [
   { provide: PROVIDER_ADAPTERS, useFactory: () => [new ExternalHandoffAdapter(), new HttpProviderAdapter()] },
-  { provide: OPEN_MARKET_ORDERS, useClass: SqliteOrdersReadModel },
+  // The orders feature's one read model (OrdersModule) answers it too.
+  { provide: OPEN_MARKET_ORDERS, useExisting: ORDERS_READ_MODEL },
   PolicyReferences,
   { provide: MACHINE_REFERENCES, useClass: CatalogAndPolicyReferences },
   { provide: USABLE_RUNTIME_ENDPOINTS, useValue: new NoRuntimeEndpoints() },
@@ -61,7 +62,8 @@ class QueryPortsModule {
   static register(overrides: Provider[]): DynamicModule {
     const overridden = new Set(overrides.map(tokenOf));
     const providers = [...QUERY_PORTS.filter((p) => !overridden.has(tokenOf(p))), ...overrides];
-    return { module: QueryPortsModule, providers, exports: providers.map(tokenOf) };
+    // OrdersModule exports ORDERS_READ_MODEL, which OPEN_MARKET_ORDERS is an alias of.
+    return { module: QueryPortsModule, imports: [OrdersModule], providers, exports: providers.map(tokenOf) };
   }
 }
 

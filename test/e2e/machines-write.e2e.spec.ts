@@ -664,10 +664,6 @@ class OpenOrdersDouble implements OpenMarketOrders {
   async openOrdersOfPairing(): Promise<{ orderIds: string[]; count: number; executingOrderIds: string[] }> {
     return { orderIds: [], count: 0, executingOrderIds: [] };
   }
-  /** The listed orders are fictional (no order streams): a forced revocation has nothing to cancel. */
-  async allOpenOrderIdsOfPairing(): Promise<string[]> {
-    return [];
-  }
 }
 
 class ReferencesDouble implements MachineReferences {

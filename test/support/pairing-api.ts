@@ -376,10 +376,6 @@ export class OpenOrdersDouble implements OpenMarketOrders {
     const open = this.byPairing.get(pairingId) ?? { orderIds: [], executingOrderIds: [] };
     return { orderIds: [...open.orderIds], count: open.orderIds.length, executingOrderIds: [...open.executingOrderIds] };
   }
-  /** The listed orders are fictional (no order streams): a forced revocation has nothing to cancel. */
-  async allOpenOrderIdsOfPairing(): Promise<string[]> {
-    return [];
-  }
 }
 
 /**

@@ -1,8 +1,8 @@
-import { Inject } from '@nestjs/common';
+import { Inject, Logger } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { AgentPairing, agentPairingDecider, agentPairingStream } from '../../domain/pairing/agent-pairing.decider';
 import { marketOrderDecider, marketOrderStream } from '../../domain/order/market-order.decider';
-import { notFound } from '../../domain/shared/domain-error';
+import { DomainError, notFound } from '../../domain/shared/domain-error';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { orderPaymentSettings } from '../orders/order-payment-settings';
 import { failPendingTaskOfCancelledOrder } from '../orders/pending-task';
@@ -24,29 +24,14 @@ export class RevokePairing {
 
 @CommandHandler(RevokePairing)
 export class RevokePairingHandler implements ICommandHandler<RevokePairing, AgentPairing> {
+  private readonly logger = new Logger(RevokePairingHandler.name);
+
   constructor(
     private readonly streams: AggregateStreams,
     private readonly gates: MachineGates,
     @Inject(OPEN_MARKET_ORDERS) private readonly openOrders: OpenMarketOrders,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
-
-  private async cancelOpenOrders(pairingId: string, machineId: string, ctx: CommandContext): Promise<void> {
-    for (const orderId of await this.openOrders.allOpenOrderIdsOfPairing(pairingId)) {
-      const cancelled = await this.streams.handle(
-        marketOrderStream(orderId, machineId),
-        marketOrderDecider,
-        { type: 'cancel_for_pairing_revocation', orderId },
-        ctx,
-        {
-          context: { settings: orderPaymentSettings(this.config) },
-        },
-      );
-      if (cancelled.state.kind === 'live' && cancelled.eventIds.length > 0) {
-        await failPendingTaskOfCancelledOrder(this.streams, cancelled.state.order, { ...ctx, causationId: cancelled.eventIds[0] });
-      }
-    }
-  }
 
   async execute({ machineId, pairingId, force, ctx }: RevokePairing): Promise<AgentPairing> {
     this.gates.existence(machineId);
@@ -56,6 +41,7 @@ export class RevokePairingHandler implements ICommandHandler<RevokePairing, Agen
       if (state.kind === 'none' || state.pairing.machineId !== machineId) throw notFound('agent-pairing', pairingId);
       // Idempotent: a revoked pairing is returned unchanged without looking at orders.
       if (state.pairing.status === 'revoked') return state.pairing;
+      // One read: what blocks the revocation is what a forced one cancels.
       const openOrders = await this.openOrders.openOrdersOfPairing(pairingId);
       const result = await this.streams.handle(
         stream,
@@ -67,9 +53,43 @@ export class RevokePairingHandler implements ICommandHandler<RevokePairing, Agen
       // §5.8.7 force: the open orders are cancelled with cancelReason "pairing_revoked", after the
       // revocation: from then on no execution of them can start (their pairing's tokens fail).
       if (force && result.eventIds.length > 0) {
-        await this.cancelOpenOrders(pairingId, machineId, { ...ctx, causationId: result.eventIds[0] });
+        await this.cancelOpenOrders(openOrders.orderIds, pairingId, machineId, { ...ctx, causationId: result.eventIds[0] });
       }
       return result.state.pairing;
     });
+  }
+
+  /**
+   * Cancels each order that is still cancellable. The revocation is committed by now, so no order may
+   * stop the others: one that closed or started executing since it was read decides nothing (it is no
+   * longer cancellable), and one the order streams do not know is passed over.
+   */
+  private async cancelOpenOrders(orderIds: readonly string[], pairingId: string, machineId: string, ctx: CommandContext): Promise<void> {
+    for (const orderId of orderIds) {
+      const cancelled = await this.cancelForRevocation(orderId, machineId, ctx);
+      if (cancelled === undefined || cancelled.state.kind !== 'live') continue;
+      const { order } = cancelled.state;
+      if (cancelled.eventIds.length === 0) {
+        this.logger.warn(`Order ${orderId} of revoked pairing ${pairingId} is ${order.status}, no longer cancellable: not cancelled`);
+        continue;
+      }
+      await failPendingTaskOfCancelledOrder(this.streams, order, { ...ctx, causationId: cancelled.eventIds[0] });
+    }
+  }
+
+  private async cancelForRevocation(orderId: string, machineId: string, ctx: CommandContext) {
+    try {
+      return await this.streams.handle(
+        marketOrderStream(orderId, machineId),
+        marketOrderDecider,
+        { type: 'cancel_for_pairing_revocation', orderId },
+        ctx,
+        { context: { settings: orderPaymentSettings(this.config) } },
+      );
+    } catch (error) {
+      if (!(error instanceof DomainError && error.code === 'NOT_FOUND')) throw error;
+      this.logger.warn(`Order ${orderId}, listed as open, has no stream: not cancelled`);
+      return undefined;
+    }
   }
 }

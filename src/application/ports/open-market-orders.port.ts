@@ -1,7 +1,10 @@
 /** Non-terminal market orders (§7.1) of a machine, oldest first. */
 export type OpenOrdersOfMachine = { orderIds: string[]; count: number };
 
-/** Non-terminal orders of a pairing, oldest first, and those of them that are `executing` (§5.8.7). */
+/**
+ * Every non-terminal order of a pairing, oldest first (what a forced revocation cancels; the
+ * revocation's 409 shows at most 100 of them), and those of them that are `executing` (§5.8.7).
+ */
 export type OpenOrdersOfPairing = { orderIds: string[]; count: number; executingOrderIds: string[] };
 
 /**
@@ -11,9 +14,7 @@ export type OpenOrdersOfPairing = { orderIds: string[]; count: number; executing
 export interface OpenMarketOrders {
   /** At most 100 ids (oldest first); `count` is the total. */
   openOrdersOf(machineId: string): Promise<OpenOrdersOfMachine>;
-  /** At most 100 ids (oldest first); `count` is the total; `executingOrderIds` all executing ones. */
+  /** Every open order id (oldest first), their `count`, and the executing ones: one read. */
   openOrdersOfPairing(pairingId: string): Promise<OpenOrdersOfPairing>;
-  /** Every non-terminal order of the pairing, oldest first (what a forced revocation cancels). */
-  allOpenOrderIdsOfPairing(pairingId: string): Promise<string[]>;
 }
 export const OPEN_MARKET_ORDERS = Symbol('OpenMarketOrders');

@@ -515,7 +515,8 @@ describe('market order decider', () => {
         confirm: notDelivered('executing'),
         dispute: notDelivered('executing'),
         cancel: notCancellable('executing'),
-        'forced pairing revocation': illegal('OPEN_MARKET_ORDERS', { reason: 'orders_executing', orderIds: [ORD], count: 1 }),
+        // The revocation refused executing orders up front; one that started executing since is left alone.
+        'forced pairing revocation': legal([]),
         'payment/release': notDelivered('executing'),
         'payment/refund': legal([e.refunded('held')]),
       },
@@ -2115,12 +2116,16 @@ describe('market order decider', () => {
             s.payment?.status === 'held',
         ));
 
-    it('an executing order blocks it (OPEN_MARKET_ORDERS orders_executing); a closed order is left alone', () => {
+    it('an order that started executing since the revocation read it decides nothing (no longer cancellable)', () => {
+      spec.given(H.executing()).when(REVOKE).then([]);
       spec
         .given(H.executing())
         .when(REVOKE)
-        .thenThrows('OPEN_MARKET_ORDERS', { reason: 'orders_executing', orderIds: [ORD], count: 1 });
-      spec.given(H.confirmed()).when(REVOKE).then([]);
+        .thenState((s) => s.kind === 'live' && s.order.status === 'executing' && s.order.cancelReason === null);
+    });
+
+    it('an order that closed since decides nothing either, whatever closed it', () => {
+      for (const closed of [H.confirmed, H.disputed, H.cancelled, H.failed]) spec.given(closed()).when(REVOKE).then([]);
     });
   });
 

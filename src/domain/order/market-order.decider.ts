@@ -27,7 +27,6 @@ import {
 } from './order-errors';
 import {
   isPreExecutionOrderStatus,
-  isTerminalOrderStatus,
   MarketOrderStatus,
   orderStatusesAllowing,
   orderTransition,
@@ -687,18 +686,13 @@ function cancel({ order }: LiveState, reason: string | null, now: string): Marke
 }
 
 /**
- * §5.8.7 forced revocation: every non-terminal order but an executing one is cancelled. Idempotent for
- * an order that closed meanwhile; an order that started executing meanwhile blocks the revocation.
+ * §5.8.7 forced revocation: every non-terminal order but an executing one is cancelled. The revocation
+ * refused executing orders up front (`orders_executing`) and is committed before its orders are
+ * cancelled: an order that closed or started executing since is no longer cancellable, and nothing is
+ * decided for it, so that the pairing's other orders are still cancelled.
  */
 function cancelForPairingRevocation({ order }: LiveState, now: string): MarketOrderEvent[] {
-  if (isTerminalOrderStatus(order.status)) return [];
-  if (orderTransition(order.status, 'pairing_revoked') !== 'cancelled') {
-    throw new DomainError('OPEN_MARKET_ORDERS', `market-order ${order.id} is executing`, {
-      reason: 'orders_executing',
-      orderIds: [order.id],
-      count: 1,
-    });
-  }
+  if (orderTransition(order.status, 'pairing_revoked') !== 'cancelled') return [];
   return [cancelled(order, 'pairing_revoked', now)];
 }
 

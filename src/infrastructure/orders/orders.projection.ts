@@ -8,6 +8,14 @@ export const MARKET_ORDERS = 'market_orders';
 
 export type OrderRow = { doc: string; payment: string | null };
 
+/**
+ * §5.7: the orders that no longer count towards `spentToday`. The WHERE of the partial index
+ * `{market_orders}_spend_excluded` and of the query it serves (SqliteOrdersReadModel.spendExcludedOrderIds):
+ * SQLite only uses a partial index for a query whose WHERE contains the index's condition as written.
+ * Changing it needs a new projection version (an existing index keeps its condition).
+ */
+export const SPEND_EXCLUDED = `(status IN ('cancelled', 'failed') OR payment_status = 'refunded')`;
+
 /** Every event type of the `market-order-{id}` streams (§8.7.2). */
 const ORDER_EVENT_TYPES = [
   'market_order.created',
@@ -57,8 +65,7 @@ export const ordersProjection = defineProjection({
     db.run(`CREATE INDEX IF NOT EXISTS "${table}_pairing" ON {market_orders} (agent_pairing_id, created_at, id)`);
     // spendExcludedOrderIds (every order creation): only the few orders that no longer count, not the day's all.
     db.run(
-      `CREATE INDEX IF NOT EXISTS "${table}_spend_excluded" ON {market_orders} (agent_pairing_id, created_at)
-         WHERE (status IN ('cancelled', 'failed') OR payment_status = 'refunded')`,
+      `CREATE INDEX IF NOT EXISTS "${table}_spend_excluded" ON {market_orders} (agent_pairing_id, created_at) WHERE ${SPEND_EXCLUDED}`,
     );
   },
   apply(stored, db) {

@@ -2,12 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { OpenMarketOrders, OpenOrdersOfMachine, OpenOrdersOfPairing } from '../../application/ports/open-market-orders.port';
 import { OrderListFilter, OrdersReadModel, OrderSortKey } from '../../application/ports/orders-read-model.port';
 import { MarketOrderRecord, MarketPaymentRecord } from '../../domain/order/market-order-types';
+import { isTerminalOrderStatus, MARKET_ORDER_STATUSES } from '../../domain/order/order-status';
 import { ProjectionEngine } from '../projections/projection-engine';
-import { MARKET_ORDERS, OrderRow } from './orders.projection';
+import { MARKET_ORDERS, OrderRow, SPEND_EXCLUDED } from './orders.projection';
 
-/** §7.1: the non-terminal ("open") order statuses. */
-const OPEN = `('created', 'payment_pending', 'ready', 'executing', 'delivered', 'handoff')`;
-/** §5.8.7, §4.6.5: at most this many ids are listed. */
+/** §7.1: the non-terminal ("open") order statuses, as an SQL list (every status but the terminal ones). */
+export const OPEN_STATUSES_SQL = `(${MARKET_ORDER_STATUSES.filter((status) => !isTerminalOrderStatus(status))
+  .map((status) => `'${status}'`)
+  .join(', ')})`;
+/** §4.6.5: at most this many ids are listed. */
 const IDS_SHOWN = 100;
 
 /**
@@ -54,9 +57,8 @@ export class SqliteOrdersReadModel implements OrdersReadModel, OpenMarketOrders 
   spendExcludedOrderIds(agentPairingId: string, day: string): string[] {
     return this.db()
       .all<{ id: string }>(
-        // The partial index {market_orders}_spend_excluded holds exactly these rows (same expression).
-        `SELECT id FROM {market_orders} WHERE agent_pairing_id = ? AND created_at >= ? AND created_at < ?
-           AND (status IN ('cancelled', 'failed') OR payment_status = 'refunded')`,
+        // The partial index {market_orders}_spend_excluded holds exactly these rows (same condition).
+        `SELECT id FROM {market_orders} WHERE agent_pairing_id = ? AND created_at >= ? AND created_at < ? AND ${SPEND_EXCLUDED}`,
         agentPairingId,
         `${day}T`,
         `${day}U`,
@@ -75,44 +77,37 @@ export class SqliteOrdersReadModel implements OrdersReadModel, OpenMarketOrders 
       .map((row) => row.id);
   }
 
-  openOrdersOf(machineId: string): Promise<OpenOrdersOfMachine> {
-    return Promise.resolve(this.open('machine_id', machineId));
-  }
-
-  openOrdersOfPairing(pairingId: string): Promise<OpenOrdersOfPairing> {
-    const open = this.open('agent_pairing_id', pairingId);
-    const executingOrderIds = this.db()
-      .all<{ id: string }>(
-        `SELECT id FROM {market_orders} WHERE agent_pairing_id = ? AND status = 'executing' ORDER BY created_at, id`,
-        pairingId,
-      )
-      .map((row) => row.id);
-    return Promise.resolve({ ...open, executingOrderIds });
-  }
-
-  allOpenOrderIdsOfPairing(pairingId: string): Promise<string[]> {
-    const rows = this.db().all<{ id: string }>(
-      `SELECT id FROM {market_orders} WHERE agent_pairing_id = ? AND status IN ${OPEN} ORDER BY created_at, id`,
-      pairingId,
-    );
-    return Promise.resolve(rows.map((row) => row.id));
-  }
-
   /** Oldest first, at most 100 ids, and the total. */
-  private open(column: 'machine_id' | 'agent_pairing_id', value: string): OpenOrdersOfMachine {
+  openOrdersOf(machineId: string): Promise<OpenOrdersOfMachine> {
     const db = this.db();
     const orderIds = db
       .all<{ id: string }>(
-        `SELECT id FROM {market_orders} WHERE ${column} = ? AND status IN ${OPEN} ORDER BY created_at, id LIMIT ?`,
-        value,
+        `SELECT id FROM {market_orders} WHERE machine_id = ? AND status IN ${OPEN_STATUSES_SQL} ORDER BY created_at, id LIMIT ?`,
+        machineId,
         IDS_SHOWN,
       )
       .map((row) => row.id);
     const { count } = db.get<{ count: number }>(
-      `SELECT COUNT(*) AS count FROM {market_orders} WHERE ${column} = ? AND status IN ${OPEN}`,
-      value,
+      `SELECT COUNT(*) AS count FROM {market_orders} WHERE machine_id = ? AND status IN ${OPEN_STATUSES_SQL}`,
+      machineId,
     )!;
-    return { orderIds, count };
+    return Promise.resolve({ orderIds, count });
+  }
+
+  /**
+   * One query serves both what the revocation checks and what a forced one cancels: every open order
+   * of the pairing, oldest first, with the executing ones among them.
+   */
+  openOrdersOfPairing(pairingId: string): Promise<OpenOrdersOfPairing> {
+    const rows = this.db().all<{ id: string; status: string }>(
+      `SELECT id, status FROM {market_orders} WHERE agent_pairing_id = ? AND status IN ${OPEN_STATUSES_SQL} ORDER BY created_at, id`,
+      pairingId,
+    );
+    return Promise.resolve({
+      orderIds: rows.map((row) => row.id),
+      count: rows.length,
+      executingOrderIds: rows.filter((row) => row.status === 'executing').map((row) => row.id),
+    });
   }
 
   private db() {
