@@ -7,6 +7,7 @@ import { PaymentHeaders } from '../../domain/order/payment-headers';
 import { planPaymentIntent } from '../../domain/order/payment-intent';
 import { SessionClaims } from '../../domain/pairing/session-auth';
 import { DomainError } from '../../domain/shared/domain-error';
+import { providerEndpoint } from '../../domain/task/route-resolution';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { MachineGates } from '../machines/machine-gates';
 import { CLOCK, Clock } from '../ports/clock.port';
@@ -85,7 +86,9 @@ export class CreatePaymentIntentHandler implements ICommandHandler<CreatePayment
     headers: PaymentHeaders | undefined,
     correlationId: string,
   ): Promise<MarketPaymentChallenge> {
-    const endpoint = providerEndpoint(order);
+    // §8.5.2 provider candidate, from the service as it was when the order was created.
+    const endpoints = (order.serviceSnapshot.endpoints ?? []) as MarketServiceEndpoint[];
+    const endpoint = providerEndpoint(endpoints, order.operation);
     if (!endpoint) {
       throw new DomainError('ROUTE_REQUIRED', `Service ${order.serviceId} has no provider endpoint to ask for a payment challenge`, {
         providerKey: order.providerKey,
@@ -106,17 +109,4 @@ export class CreatePaymentIntentHandler implements ICommandHandler<CreatePayment
       ...(result.reason === 'unexpected_status' ? { providerStatus: result.providerStatus } : {}),
     });
   }
-}
-
-/**
- * §8.5.2 provider candidate: the first endpoint for the order's operation, else the first without an
- * operation, provided it has a `url` (from the service as it was when the order was created).
- */
-function providerEndpoint(order: MarketOrderRecord): (MarketServiceEndpoint & { url: string }) | undefined {
-  const endpoints = (order.serviceSnapshot.endpoints ?? []) as MarketServiceEndpoint[];
-  const endpoint =
-    endpoints.find((e) => e.operation === order.operation) ?? endpoints.find((e) => e.operation === null || e.operation === undefined);
-  return endpoint && typeof endpoint.url === 'string' && endpoint.url !== ''
-    ? (endpoint as MarketServiceEndpoint & { url: string })
-    : undefined;
 }

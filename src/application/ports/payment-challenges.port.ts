@@ -1,10 +1,10 @@
-import { MarketServiceEndpoint } from '../../domain/catalog/catalog-types';
 import { MarketPaymentChallenge } from '../../domain/order/market-order-types';
+import { ProviderEndpoint } from '../../domain/task/route-resolution';
 
 /** What fetching an x402 challenge needs (§7.5.4 step 7). */
 export type ChallengeRequest = {
-  /** The provider endpoint of §8.5.2 (its `url` is set). */
-  endpoint: MarketServiceEndpoint & { url: string };
+  /** The provider endpoint of §8.5.2 (`providerEndpoint`; its `url` is set). */
+  endpoint: ProviderEndpoint;
   input: Record<string, unknown>;
   correlationId: string;
   /** Only these two payment headers are forwarded, never a payment. */

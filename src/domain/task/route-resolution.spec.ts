@@ -1,6 +1,7 @@
 import { MarketServiceEndpoint } from '../catalog/catalog-types';
 import {
   isUsableRuntimeEndpoint,
+  providerEndpoint,
   RoutableService,
   RouteResolutionInput,
   routeCandidates,
@@ -190,6 +191,38 @@ describe('§8.5.2 route resolution', () => {
         ok: false,
         reason: 'runtime_endpoint_required',
       });
+    });
+  });
+
+  describe('providerEndpoint (§8.5.2 step 2, shared by routing, the HTTP adapter and the x402 challenge)', () => {
+    it('returns the entry itself: the first one of the operation, before any entry without operation', () => {
+      const generic = endpoint({ url: 'https://generic.example.com' });
+      const first = endpoint({ operation: 'quote', url: 'https://quote-1.example.com', method: 'get', path: '/q' });
+      const second = endpoint({ operation: 'quote', url: 'https://quote-2.example.com' });
+      expect(providerEndpoint([generic, endpoint({ operation: 'other' }), first, second], 'quote')).toBe(first);
+    });
+
+    it('else the first entry whose operation is null or absent', () => {
+      const absent: MarketServiceEndpoint = { url: 'https://absent.example.com', protocols: [], networks: [] };
+      const nullOperation = endpoint({ url: 'https://null.example.com' });
+      expect(providerEndpoint([endpoint({ operation: 'other' }), absent, nullOperation], 'quote')).toBe(absent);
+      expect(providerEndpoint([endpoint({ operation: 'other' }), nullOperation, absent], 'quote')).toBe(nullOperation);
+    });
+
+    it.each([
+      ['null', null],
+      ['absent', undefined],
+      ['empty', ''],
+    ])('the chosen entry with a %s url gives none, even when a later entry has one', (_label, url) => {
+      expect(
+        providerEndpoint([endpoint({ operation: 'quote', url }), endpoint({ url: 'https://generic.example.com' })], 'quote'),
+      ).toBeUndefined();
+      expect(providerEndpoint([endpoint({ url }), endpoint({ url: 'https://generic.example.com' })], 'quote')).toBeUndefined();
+    });
+
+    it('no entry of the operation and none without operation → none', () => {
+      expect(providerEndpoint([], 'quote')).toBeUndefined();
+      expect(providerEndpoint([endpoint({ operation: 'other' })], 'quote')).toBeUndefined();
     });
   });
 });

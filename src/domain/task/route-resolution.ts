@@ -1,4 +1,4 @@
-import { CatalogService } from '../catalog/catalog-types';
+import { CatalogService, MarketServiceEndpoint } from '../catalog/catalog-types';
 
 /** The service fields §8.5.2 reads. */
 export type RoutableService = Pick<CatalogService, 'executionMode' | 'integrationStatus' | 'handoff' | 'endpoints' | 'providerKey'>;
@@ -66,16 +66,25 @@ export function routeCandidates(input: RouteResolutionInput): RouteResolution {
   return { ok: false, reason: runtimeEndpointRequired ? 'runtime_endpoint_required' : 'no_provider_endpoint' };
 }
 
+/** A service endpoint whose `url` is set (non-empty). */
+export type ProviderEndpoint = MarketServiceEndpoint & { url: string };
+
 /**
- * §8.5.2 step 2: the first endpoint for the operation, else the first without an operation; it must
- * have a `url`. The URL is `url` + (`path` ?? "").
+ * §8.5.2 step 2, the provider endpoint: the first entry of `endpoints` whose `operation` is the order's
+ * operation, else the first entry without an operation, provided that entry has a non-empty `url`
+ * (an entry without one is not skipped for a later one: there is then no provider endpoint).
+ * Execution's provider candidate, the HTTP adapter's method and the x402 challenge fetch all read it.
  */
-export function providerEndpointUrl(service: Pick<RoutableService, 'endpoints'>, operation: string): string | null {
+export function providerEndpoint(endpoints: readonly MarketServiceEndpoint[], operation: string): ProviderEndpoint | undefined {
   const entry =
-    service.endpoints.find((e) => e.operation === operation) ??
-    service.endpoints.find((e) => e.operation === null || e.operation === undefined);
-  const url = nonEmpty(entry?.url);
-  return url === null ? null : url + (entry?.path ?? '');
+    endpoints.find((e) => e.operation === operation) ?? endpoints.find((e) => e.operation === null || e.operation === undefined);
+  return entry !== undefined && nonEmpty(entry.url) !== null ? (entry as ProviderEndpoint) : undefined;
+}
+
+/** The URL of the provider endpoint (§8.5.2 step 2): `url` + (`path` ?? ""), or null when there is none. */
+export function providerEndpointUrl(service: Pick<RoutableService, 'endpoints'>, operation: string): string | null {
+  const entry = providerEndpoint(service.endpoints, operation);
+  return entry === undefined ? null : entry.url + (entry.path ?? '');
 }
 
 function nonEmpty(value: string | null | undefined): string | null {

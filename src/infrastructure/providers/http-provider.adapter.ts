@@ -1,8 +1,9 @@
 import { ProviderAdapter, ProviderAnswer, ProviderInvocation, ProviderResponseExtras } from '../../application/ports/provider-adapter.port';
-import { CatalogService, MarketServiceEndpoint } from '../../domain/catalog/catalog-types';
-import { AttemptResult, MAX_RESPONSE_BYTES } from '../../domain/task/dispatch-result';
-import { RouteCandidate } from '../../domain/task/route-resolution';
+import { AuthType, CatalogService } from '../../domain/catalog/catalog-types';
 import { X402_CHALLENGE_HEADERS } from '../../domain/order/payment-challenge';
+import { PaymentHeaders } from '../../domain/order/payment-headers';
+import { AttemptResult, MAX_RESPONSE_BYTES } from '../../domain/task/dispatch-result';
+import { providerEndpoint, RouteCandidate } from '../../domain/task/route-resolution';
 
 /** §8.5.4 payment headers: `PaymentHeaders` member → HTTP header. */
 const PAYMENT_HEADERS = [
@@ -11,8 +12,6 @@ const PAYMENT_HEADERS = [
   ['authorization', 'Authorization'],
   ['signInWithX', 'SIGN-IN-WITH-X'],
 ] as const;
-
-/** Response headers kept verbatim for a new payment challenge. */
 
 /** Error codes (Node `net`/`dns`, undici) meaning the request never reached the target (§8.5.3). */
 const NOT_REACHED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -58,7 +57,8 @@ const MESSAGE_CHARACTERS = 200;
  *
  * The attempt is bounded by `timeoutMs`, body included, and the body is read at most one byte past
  * 1 MiB (§8.5.3). The payment headers and credentials are put on the request and nowhere else: the
- * adapter logs nothing and keeps nothing.
+ * adapter logs nothing and keeps nothing. The request is made by `sendProviderRequest`, which the x402
+ * challenge fetch (§7.5.4 step 7) uses too.
  *
  * How a failed `fetch` is reported (§8.5.3 only names DNS, connection and TLS failures and timeouts):
  * - the attempt's timer fired (before or after the headers) → `timeout` with `timeoutMs`;
@@ -80,93 +80,141 @@ export class HttpProviderAdapter implements ProviderAdapter {
   }
 
   async invoke(invocation: ProviderInvocation): Promise<ProviderAnswer> {
-    const endpoint = selectEndpoint(invocation.service, invocation.operation);
-    const method = (endpoint?.method ?? 'POST').toUpperCase();
-
-    let url: URL;
-    try {
-      url = new URL(invocation.route.url);
-    } catch {
-      return attempt(noStatus('invalid URL'));
-    }
-    let body: string | undefined;
-    if (method === 'GET' || method === 'DELETE') {
-      for (const [key, value] of Object.entries(invocation.input)) {
-        if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') url.searchParams.set(key, String(value));
-      }
-    } else {
-      body = JSON.stringify(invocation.input);
-    }
-
-    // Built here so that an invalid value is reported by header name: fetch's own error quotes the value.
-    const headers = new Headers();
-    for (const [name, value] of requestHeaders(invocation, body !== undefined)) {
-      try {
-        headers.set(name, value);
-      } catch {
-        return attempt(noStatus(`invalid value of the ${name} header`));
-      }
-    }
-
-    const abort = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-    }, invocation.timeoutMs);
-    let extras: ProviderResponseExtras | undefined;
-    try {
-      const response = await fetch(url, { method, headers, body, signal: abort.signal, redirect: 'manual' });
-      extras = extrasOf(response.headers);
-      const contentType = response.headers.get('content-type');
-      const read = await readBounded(response, abort);
-      const sizeBytes = read.tooLarge ? MAX_RESPONSE_BYTES + 1 : read.body.length;
-      return attempt({ kind: 'response', status: response.status, contentType, body: read.body, sizeBytes }, extras);
-    } catch (error) {
-      if (timedOut) return attempt({ kind: 'timeout', ms: invocation.timeoutMs }, extras);
-      const notReached = notReachedDetail(error);
-      if (notReached !== null) return attempt({ kind: 'connection_failed', detail: notReached }, extras);
-      return attempt(noStatus(errorMessage(error)), extras);
-    } finally {
-      clearTimeout(timer);
-    }
+    // The provider route was resolved from this endpoint (§8.5.2, `routeCandidates`): its method applies.
+    const endpoint = providerEndpoint(invocation.service.endpoints, invocation.operation);
+    const { result, extras } = await sendProviderRequest({
+      url: invocation.route.url,
+      method: endpoint?.method,
+      input: invocation.input,
+      correlationId: invocation.correlationId,
+      paymentHeaders: invocation.paymentHeaders,
+      credential: credentialOf(invocation),
+      timeoutMs: invocation.timeoutMs,
+    });
+    return extras === undefined ? { kind: 'attempt', result } : { kind: 'attempt', result, extras };
   }
 }
 
-/** §8.5.2 step 2: the first endpoint for the operation, else the first without an operation. */
-function selectEndpoint(service: Pick<CatalogService, 'endpoints'>, operation: string): MarketServiceEndpoint | undefined {
-  return (
-    service.endpoints.find((e) => e.operation === operation) ??
-    service.endpoints.find((e) => e.operation === null || e.operation === undefined)
-  );
+/** One request of the generic "Provider target" protocol (§8.5.4). */
+export type ProviderRequest = {
+  /** The route URL. */
+  url: string;
+  /** The endpoint's method; POST when null or absent. */
+  method: string | null | undefined;
+  input: Record<string, unknown>;
+  correlationId: string;
+  paymentHeaders: PaymentHeaders | null;
+  /** The provider credential and how it is sent (the adapter's `authType`), or null for none. */
+  credential: { authType: AuthType; value: string } | null;
+  timeoutMs: number;
+};
+
+export type ProviderExchange = {
+  result: AttemptResult;
+  /** Set once the response headers arrived. */
+  extras?: ProviderResponseExtras;
+};
+
+export type ProviderRequestOptions = {
+  /**
+   * Whether the body of an answer with this status is read; when not, it is discarded unread and the
+   * answer has an empty body (`sizeBytes` 0). Every body is read by default.
+   */
+  readBody?: (status: number) => boolean;
+};
+
+/**
+ * Sends `request` as execution does (see `HttpProviderAdapter`) and reports the attempt as §8.5.3
+ * classifies it: the answer (body read at most one byte past 1 MiB), a timeout, a failure before the
+ * target was reached, or an answer without an HTTP status (`status: 0`) for anything else, an invalid
+ * URL included. It never throws for a failed request.
+ */
+export async function sendProviderRequest(request: ProviderRequest, options: ProviderRequestOptions = {}): Promise<ProviderExchange> {
+  const method = (request.method ?? 'POST').toUpperCase();
+
+  let url: URL;
+  try {
+    url = new URL(request.url);
+  } catch {
+    return { result: noStatus('invalid URL') };
+  }
+  let body: string | undefined;
+  if (method === 'GET' || method === 'DELETE') {
+    for (const [key, value] of Object.entries(request.input)) {
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') url.searchParams.set(key, String(value));
+    }
+  } else {
+    body = JSON.stringify(request.input);
+  }
+
+  // Built here so that an invalid value is reported by header name: fetch's own error quotes the value.
+  const headers = new Headers();
+  for (const [name, value] of requestHeaders(request, body !== undefined)) {
+    try {
+      headers.set(name, value);
+    } catch {
+      return { result: noStatus(`invalid value of the ${name} header`) };
+    }
+  }
+
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, request.timeoutMs);
+  let extras: ProviderResponseExtras | undefined;
+  try {
+    const response = await fetch(url, { method, headers, body, signal: abort.signal, redirect: 'manual' });
+    extras = extrasOf(response.headers);
+    const contentType = response.headers.get('content-type');
+    if (options.readBody !== undefined && !options.readBody(response.status)) {
+      response.body?.cancel().catch(() => undefined);
+      return { result: { kind: 'response', status: response.status, contentType, body: Buffer.alloc(0), sizeBytes: 0 }, extras };
+    }
+    const read = await readBounded(response, abort);
+    const sizeBytes = read.tooLarge ? MAX_RESPONSE_BYTES + 1 : read.body.length;
+    return { result: { kind: 'response', status: response.status, contentType, body: read.body, sizeBytes }, extras };
+  } catch (error) {
+    if (timedOut) return { result: { kind: 'timeout', ms: request.timeoutMs }, extras };
+    const notReached = notReachedDetail(error);
+    if (notReached !== null) return { result: { kind: 'connection_failed', detail: notReached }, extras };
+    return { result: noStatus(errorMessage(error)), extras };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
-function requestHeaders(invocation: ProviderInvocation, withBody: boolean): Array<[string, string]> {
+function requestHeaders(request: ProviderRequest, withBody: boolean): Array<[string, string]> {
   const headers: Array<[string, string]> = [
     ['Accept', 'application/json'],
-    ['x-correlation-id', invocation.correlationId],
+    ['x-correlation-id', request.correlationId],
   ];
   if (withBody) headers.push(['Content-Type', 'application/json']);
-  const payment = invocation.paymentHeaders;
+  const payment = request.paymentHeaders;
   for (const [member, name] of PAYMENT_HEADERS) {
     const value = payment?.[member];
     if (value !== undefined) headers.push([name, value]);
   }
-  const authType = invocation.adapter?.authType ?? invocation.service.authType;
-  const credential = credentialValue(invocation);
+  const credential = request.credential;
   if (credential !== null) {
-    if (authType === 'bearer' && payment?.authorization === undefined) headers.push(['Authorization', `Bearer ${credential}`]);
-    if (authType === 'api-key') headers.push(['x-api-key', credential]);
+    if (credential.authType === 'bearer' && payment?.authorization === undefined)
+      headers.push(['Authorization', `Bearer ${credential.value}`]);
+    if (credential.authType === 'api-key') headers.push(['x-api-key', credential.value]);
   }
   return headers;
 }
 
-/** The value of the adapter's first required secret credential field for the service's provider key. */
-function credentialValue(invocation: ProviderInvocation): string | null {
+/**
+ * The adapter's `authType` (else the service's) with the value of the adapter's first required secret
+ * credential field for the service's provider key, or null when there is no such value.
+ */
+function credentialOf(invocation: ProviderInvocation): ProviderRequest['credential'] {
   const field = invocation.adapter?.credentialFields.find((f) => f.required && f.secret);
   if (field === undefined) return null;
   const value = invocation.providerCredentials?.[invocation.service.providerKey]?.[field.key];
-  return typeof value === 'string' && value !== '' ? value : null;
+  if (typeof value !== 'string' || value === '') return null;
+  return { authType: invocation.adapter?.authType ?? invocation.service.authType, value };
 }
 
 function extrasOf(headers: Headers): ProviderResponseExtras {
@@ -262,8 +310,4 @@ function shortMessage(message: unknown): string {
 /** An answer without an HTTP status (see the class comment). */
 function noStatus(message: string): AttemptResult {
   return { kind: 'response', status: 0, contentType: null, body: message, sizeBytes: 0 };
-}
-
-function attempt(result: AttemptResult, extras?: ProviderResponseExtras): ProviderAnswer {
-  return extras === undefined ? { kind: 'attempt', result } : { kind: 'attempt', result, extras };
 }

@@ -1,11 +1,21 @@
 import { ChallengeRequest, ChallengeResult, PaymentChallenges } from '../../application/ports/payment-challenges.port';
 import { Clock } from '../../application/ports/clock.port';
-import { X402_CHALLENGE_HEADERS, x402Challenge } from '../../domain/order/payment-challenge';
+import { x402Challenge } from '../../domain/order/payment-challenge';
+import { MAX_RESPONSE_BYTES } from '../../domain/task/dispatch-result';
+import { sendProviderRequest } from './http-provider.adapter';
+
+/** The status of a payment challenge (§7.5.4 step 7). */
+const PAYMENT_REQUIRED = 402;
 
 /**
- * §7.5.4 step 7 over HTTP with the generic provider protocol of §8.5.4: the endpoint's method (default
- * POST), `input` as query parameters for GET/DELETE and as the JSON body otherwise, no payment header.
- * A `402` is the challenge (`x402Challenge`).
+ * §7.5.4 step 7: the request execution would send to the provider endpoint (`sendProviderRequest`, the
+ * generic provider protocol of §8.5.4), with `authorization` and `signInWithX` as its only payment
+ * headers and no provider credential, bounded by `timeoutMs`. The outcome:
+ * - `402` → the challenge (`x402Challenge`); a body over 1 MiB is not read in full, so it is not JSON and
+ *   the requirements come from the `payment-required` header, if any;
+ * - any other status → `unexpected_status` with `providerStatus` (its body is not read);
+ * - the time bound hit → `timeout`;
+ * - no answer otherwise (connection or TLS failure, socket closed, invalid URL or header value) → `network`.
  */
 export class HttpPaymentChallenges implements PaymentChallenges {
   constructor(
@@ -14,36 +24,27 @@ export class HttpPaymentChallenges implements PaymentChallenges {
   ) {}
 
   async fetch(request: ChallengeRequest): Promise<ChallengeResult> {
-    const method = (request.endpoint.method ?? 'POST').toUpperCase();
-    const url = new URL(request.endpoint.url + (request.endpoint.path ?? ''));
-    const headers: Record<string, string> = { Accept: 'application/json', 'x-correlation-id': request.correlationId };
-    if (request.authorization !== undefined) headers.Authorization = request.authorization;
-    if (request.signInWithX !== undefined) headers['SIGN-IN-WITH-X'] = request.signInWithX;
-    let body: string | undefined;
-    if (method === 'GET' || method === 'DELETE') {
-      for (const [key, value] of Object.entries(request.input)) {
-        if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') url.searchParams.set(key, String(value));
-      }
-    } else {
-      headers['Content-Type'] = 'application/json';
-      body = JSON.stringify(request.input);
-    }
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.options.timeoutMs);
-    try {
-      const response = await fetch(url, { method, headers, body, signal: abort.signal, redirect: 'manual' });
-      const text = await response.text();
-      if (response.status !== 402) return { ok: false, reason: 'unexpected_status', providerStatus: response.status };
-      const verbatim: Record<string, string> = {};
-      for (const name of X402_CHALLENGE_HEADERS) {
-        const value = response.headers.get(name);
-        if (value !== null) verbatim[name] = value;
-      }
-      return { ok: true, challenge: x402Challenge(text, verbatim, this.clock.now().toISOString()) };
-    } catch {
-      return { ok: false, reason: abort.signal.aborted ? 'timeout' : 'network' };
-    } finally {
-      clearTimeout(timer);
-    }
+    const { result, extras } = await sendProviderRequest(
+      {
+        url: request.endpoint.url + (request.endpoint.path ?? ''),
+        method: request.endpoint.method,
+        input: request.input,
+        correlationId: request.correlationId,
+        paymentHeaders: { authorization: request.authorization, signInWithX: request.signInWithX },
+        credential: null,
+        timeoutMs: this.options.timeoutMs,
+      },
+      { readBody: (status) => status === PAYMENT_REQUIRED },
+    );
+    if (result.kind === 'timeout') return { ok: false, reason: 'timeout' };
+    if (result.kind === 'connection_failed' || result.status === 0) return { ok: false, reason: 'network' };
+    if (result.status !== PAYMENT_REQUIRED) return { ok: false, reason: 'unexpected_status', providerStatus: result.status };
+    const body = result.sizeBytes > MAX_RESPONSE_BYTES ? '' : bodyText(result.body);
+    return { ok: true, challenge: x402Challenge(body, extras?.challengeHeaders ?? {}, this.clock.now().toISOString()) };
   }
+}
+
+/** The body as UTF-8 text, a leading byte order mark dropped (as `Response.text()` does). */
+function bodyText(body: Buffer | string): string {
+  return typeof body === 'string' ? body : new TextDecoder().decode(body);
 }
