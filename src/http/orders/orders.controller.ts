@@ -10,8 +10,6 @@ import { orderSortKey, OrderSortKey } from '../../application/ports/orders-read-
 import { CommandContext } from '../../application/shared/command-context';
 import { MarketOrderRecord, MarketPaymentRecord } from '../../domain/order/market-order-types';
 import { SessionClaims } from '../../domain/pairing/session-auth';
-import { canonicalJson } from '../../domain/shared/canonical-json';
-import { validationError } from '../../domain/shared/domain-error';
 import { AgentEndpoint } from '../auth/agent-pairing-token.guard';
 import { AgentSession } from '../auth/agent-session.decorator';
 import { decodeStringCursor, encodeCursor, ListResponse, parseLimit, toPage } from '../pagination/cursor';
@@ -33,9 +31,7 @@ import {
 } from './orders.dto';
 import { normaliseProviderCredentials } from '../validation/provider-credentials';
 
-export const ORDERS_LIST_ENDPOINT = 'GET /market/orders';
-/** §7.5.2, §7.5.12: free-form objects are at most 64 KiB as canonical JSON. */
-const FREE_FORM_LIMIT_BYTES = 64 * 1024;
+const ORDERS_LIST_ENDPOINT = 'GET /market/orders';
 
 type Item<T> = { item: T };
 
@@ -69,7 +65,6 @@ export class OrdersController {
     @AgentSession() session: SessionClaims | null,
     @RequestContext() ctx: CommandContext,
   ): Promise<Item<MarketOrderRecord>> {
-    assertFreeFormSize(dto.input, '/input');
     // Top-level nulls are absent (§0.3); `input` keeps its nulls (the operation contract judges them).
     const { budget, ...rest } = withoutNulls(dto);
     const request: CreateOrderRequest = {
@@ -96,7 +91,6 @@ export class OrdersController {
     @AgentSession() session: SessionClaims | null,
     @RequestContext() ctx: CommandContext,
   ): Promise<HttpResult<Item<ExecuteOrderResult>>> {
-    assertFreeFormSize(dto.input, '/input');
     const { input, providerCredentials, paymentHeaders } = dto;
     const request: ExecuteOrderRequest = {
       ...(input !== undefined && input !== null ? { input } : {}),
@@ -126,7 +120,6 @@ export class OrdersController {
     @AgentSession() session: SessionClaims | null,
     @RequestContext() ctx: CommandContext,
   ) {
-    assertFreeFormSize(dto.evidence, '/evidence');
     return this.close(orderId, { type: 'dispute', reason: dto.reason, evidence: dto.evidence ?? null }, session, ctx);
   }
 
@@ -227,11 +220,5 @@ export class OrdersController {
     ctx: CommandContext,
   ): Promise<Item<MarketOrderRecord>> {
     return { item: await this.commands.execute<CloseOrder, MarketOrderRecord>(new CloseOrder(orderId, closing, session, ctx)) };
-  }
-}
-
-function assertFreeFormSize(value: Record<string, unknown> | undefined, path: string): void {
-  if (value !== undefined && Buffer.byteLength(canonicalJson(value), 'utf8') > FREE_FORM_LIMIT_BYTES) {
-    throw validationError([{ location: 'body', path, message: `${path.slice(1)} must be at most 64 KiB as canonical JSON` }]);
   }
 }

@@ -3,7 +3,12 @@ import { IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Length, Matches,
 import { MarketPaymentRailType, PAYMENT_RAIL_TYPES } from '../../domain/catalog/catalog-types';
 import { MARKET_ORDER_STATUSES, MarketOrderStatus } from '../../domain/order/order-status';
 import { ListQueryDto } from '../pagination/list-query.dto';
+import { MaxCanonicalJsonBytes } from '../validation/canonical-size';
 import { IsProviderCredentials } from '../validation/provider-credentials';
+import { IsText } from '../validation/text-rules';
+
+/** §7.5.2, §7.5.10, §7.5.12: free-form objects are at most 64 KiB as canonical JSON. */
+const FREE_FORM_LIMIT_BYTES = 64 * 1024;
 
 export class OrderIdParam {
   @IsString()
@@ -50,6 +55,7 @@ export class CreateOrderDto {
   /** Free-form (checked against the operation contract); at most 64 KiB as canonical JSON. */
   @IsOptional()
   @IsObject()
+  @MaxCanonicalJsonBytes(FREE_FORM_LIMIT_BYTES)
   input?: Record<string, unknown>;
 
   @IsOptional()
@@ -82,6 +88,7 @@ export class DisputeOrderDto {
   /** At most 64 KiB as canonical JSON; secret-named members are redacted before storage (§9). */
   @IsOptional()
   @IsObject()
+  @MaxCanonicalJsonBytes(FREE_FORM_LIMIT_BYTES)
   evidence?: Record<string, unknown>;
 }
 
@@ -93,26 +100,25 @@ export class CancelOrderDto {
   reason?: string;
 }
 
-/** §0.7 `PaymentHeaders`: secrets, fingerprinted and forwarded, never stored (§9). */
+/**
+ * §0.7 `PaymentHeaders`: each a non-empty string of at most 16,384 characters without control
+ * characters; secrets, fingerprinted and forwarded, never stored (§9).
+ */
 export class PaymentHeadersDto {
   @IsOptional()
-  @IsString()
-  @Length(1, 16384)
+  @IsText({ min: 1, max: 16384 })
   xPayment?: string;
 
   @IsOptional()
-  @IsString()
-  @Length(1, 16384)
+  @IsText({ min: 1, max: 16384 })
   paymentSignature?: string;
 
   @IsOptional()
-  @IsString()
-  @Length(1, 16384)
+  @IsText({ min: 1, max: 16384 })
   authorization?: string;
 
   @IsOptional()
-  @IsString()
-  @Length(1, 16384)
+  @IsText({ min: 1, max: 16384 })
   signInWithX?: string;
 }
 
@@ -121,11 +127,12 @@ export class ExecuteOrderDto {
   /** Replaces the order's input for this execution; checked against the operation contract; at most 64 KiB. */
   @IsOptional()
   @IsObject()
+  @MaxCanonicalJsonBytes(FREE_FORM_LIMIT_BYTES)
   input?: Record<string, unknown>;
 
   @IsOptional()
   @IsProviderCredentials()
-  providerCredentials?: Record<string, Record<string, string>>;
+  providerCredentials?: Record<string, Record<string, string | null>>;
 
   @IsOptional()
   @IsObject()

@@ -3,7 +3,8 @@ import { CATALOGUE_KEY } from '../../domain/catalog/catalog-types';
 
 /**
  * §6.1 `ProviderCredentials`: at most 20 providers keyed by catalogue keys (lower-cased before use),
- * each an object of at most 50 string members of at most 4,096 characters.
+ * each an object of at most 50 string members of at most 4,096 characters; a member sent as `null` is
+ * absent (§0.3, "absent members allowed") and not counted.
  */
 export function IsProviderCredentials(): PropertyDecorator {
   return (target, propertyName) =>
@@ -22,7 +23,8 @@ export function IsProviderCredentials(): PropertyDecorator {
           return providers.every(([key, members]) => {
             if (!CATALOGUE_KEY.test(key.toLowerCase())) return false;
             if (typeof members !== 'object' || members === null || Array.isArray(members)) return false;
-            const fields = Object.values(members as Record<string, unknown>);
+            // §0.3, §6.1: a member sent as `null` is absent (dropped by normaliseProviderCredentials), not a field.
+            const fields = Object.values(members as Record<string, unknown>).filter((v) => v !== null);
             return fields.length <= 50 && fields.every((v) => typeof v === 'string' && v.length <= 4096);
           });
         },
@@ -31,11 +33,13 @@ export function IsProviderCredentials(): PropertyDecorator {
 }
 
 /** §0.5: provider keys lower-cased before use; absent (null) members dropped. */
-export function normaliseProviderCredentials(credentials: Record<string, Record<string, string>>): Record<string, Record<string, string>> {
+export function normaliseProviderCredentials(
+  credentials: Record<string, Record<string, string | null>>,
+): Record<string, Record<string, string>> {
   return Object.fromEntries(
     Object.entries(credentials).map(([key, fields]) => [
       key.toLowerCase(),
-      Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null && value !== undefined)),
+      Object.fromEntries(Object.entries(fields).filter((entry): entry is [string, string] => entry[1] !== null && entry[1] !== undefined)),
     ]),
   );
 }

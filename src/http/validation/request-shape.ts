@@ -71,9 +71,8 @@ export class RequestShapeValidator {
       }
       if (kind === 'body' && (raw === undefined || raw === null)) {
         // A body whose members are all optional may be left out: it means `{}`.
-        const empty = plainToInstance(metatype, {}, { enableImplicitConversion: false }) as object;
-        if (validateSync(empty, OPTIONS.body).length === 0) {
-          validated.body = empty;
+        if (acceptsEmptyBody(metatype)) {
+          validated.body = plainToInstance(metatype, {}, { enableImplicitConversion: false }) as object;
           continue;
         }
         issues.push({ location: 'body', path: '', message: 'A JSON object request body is required' });
@@ -157,6 +156,20 @@ function repeatedParameters(query: Record<string, unknown>, metatype: Type): Val
     }
   }
   return issues;
+}
+
+/** Per body DTO class: whether `{}` is valid, i.e. every member is optional (fixed once the class is declared). */
+const emptyBodyAccepted = new WeakMap<Type, boolean>();
+
+/** Whether a route whose body DTO is `metatype` accepts an absent body (as `{}`). */
+function acceptsEmptyBody(metatype: Type): boolean {
+  let accepted = emptyBodyAccepted.get(metatype);
+  if (accepted === undefined) {
+    const empty = plainToInstance(metatype, {}, { enableImplicitConversion: false }) as object;
+    accepted = validateSync(empty, OPTIONS.body).length === 0;
+    emptyBodyAccepted.set(metatype, accepted);
+  }
+  return accepted;
 }
 
 /** Per query DTO class: its metadata is fixed once the class is declared. */
