@@ -143,7 +143,6 @@ export type MarketOrderEvent =
       data: PaymentTransitionData<'held' | 'frozen' | 'intent_created', 'refunded'> & { refundReason: string | null; refundedAt: string };
     };
 
-export type MarketOrderEventType = MarketOrderEvent['type'];
 
 // ---------------------------------------------------------------------------------------------------
 // State and commands
