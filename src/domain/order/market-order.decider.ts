@@ -143,7 +143,6 @@ export type MarketOrderEvent =
       data: PaymentTransitionData<'held' | 'frozen' | 'intent_created', 'refunded'> & { refundReason: string | null; refundedAt: string };
     };
 
-
 // ---------------------------------------------------------------------------------------------------
 // State and commands
 // ---------------------------------------------------------------------------------------------------

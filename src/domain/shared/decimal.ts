@@ -88,7 +88,6 @@ export function subtractDecimals(a: number | string, b: number | string): string
   return format({ units: x - y, scale: Math.max(left.scale, right.scale) });
 }
 
-
 /** `units / 10^scale`. */
 type Scaled = { units: bigint; scale: number };
 
