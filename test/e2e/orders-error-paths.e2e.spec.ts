@@ -1,18 +1,25 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PROVIDER_ADAPTERS, ProviderInvocation } from '../../src/application/ports/provider-adapter.port';
-import { ExternalHandoffAdapter } from '../../src/infrastructure/providers/external-handoff.adapter';
-import { closedPortUrl } from '../support/anvil';
-import { fileAdapter, fileService, fileSkill, fixedPrice, writeCatalogFile } from '../support/catalog-fixture';
+import { ProviderInvocation } from '../../src/application/ports/provider-adapter.port';
+import { fileService, fixedPrice } from '../support/catalog-fixture';
 import { ControllableClock } from '../support/controllable-clock';
 import { expectError } from '../support/http-expectations';
 import { expectNotFound, ORDERS_URL, OrderAgent, OrderApi, UNKNOWN_ORDER_ID, UnverifiedFixtures } from '../support/order-api';
-import { decodeJwt, pairingOutageStore, pairingUrl, TOKEN_HEADER } from '../support/pairing-api';
-import { Json, orderUrl, PaymentApi, placeOrder, randomTxHash, UNVERIFIED } from '../support/payment-api';
-import { jsonAnswer, ScriptedProviderAdapter } from '../support/scripted-provider-adapter';
+import { acmeCatalogFile, FREE_PAYMENT } from '../support/order-catalog';
+import { decodeJwt, pairingOutageStore, pairingUrl } from '../support/pairing-api';
+import {
+  CHAIN_ENV,
+  Json,
+  onChainPayment,
+  orderUrl,
+  PAYEE,
+  PAYER,
+  PaymentApi,
+  placeOrder,
+  randomTxHash,
+  usePaymentApp,
+} from '../support/payment-api';
+import { jsonAnswer, ScriptedProviderAdapter, scriptedProviderAdapters } from '../support/scripted-provider-adapter';
 import { refusedWithoutEvents } from '../support/search-api';
-import { startTestApp, TestApp, TestResponse } from '../support/test-app';
+import { TestApp, TestResponse, withApiKey } from '../support/test-app';
 import { until } from '../support/until';
 
 /**
@@ -29,40 +36,18 @@ import { until } from '../support/until';
 
 const T0 = '2026-08-03T09:00:00.000Z';
 const API_KEY = 'orders-error-paths-key-0123456789';
-const CHAIN_ID = 31337;
-const PAYER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
-const PAYEE = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
-const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 /** §5.8.7 / §7.5.13: the statuses `cancel` accepts. */
 const CANCELLABLE = ['created', 'payment_pending', 'ready', 'handoff'];
 
-const free = { defaultRail: 'not-required', required: false, supportedRails: ['not-required'], amount: '0.1', currency: 'USDT' };
 const endpoint = (path: string) => [{ url: `http://127.0.0.1:9${path}`, method: 'POST', protocols: [], networks: [] }];
 
 /** `exec.free` and `exec.slow` (free, native; the adapter answers them), `pay.escrow` (a required escrow payment). */
-const catalog = (): Json => ({
-  version: 1,
-  skills: [{ ...fileSkill('oracle.price-feed', 'acme', ['get-price']), label: 'Price feeds', description: 'Prices.' }],
-  adapters: [fileAdapter('acme', 'native', { label: 'Acme' })],
-  services: [
-    fileService('exec.free', { pricing: fixedPrice(0.1, 'USDT'), payment: free, endpoints: endpoint('/free') }),
-    fileService('exec.slow', { pricing: fixedPrice(0.1, 'USDT'), payment: free, endpoints: endpoint('/slow') }),
-    fileService('pay.escrow', {
-      pricing: fixedPrice(2.5, 'USDT'),
-      payment: {
-        defaultRail: 'escrow',
-        required: true,
-        supportedRails: ['escrow'],
-        amount: '2.5',
-        currency: 'USDT',
-        payTo: PAYEE,
-        network: `eip155:${CHAIN_ID}`,
-        tokenAddress: TOKEN,
-      },
-      endpoints: endpoint('/escrow'),
-    }),
-  ],
-});
+const catalog = (): Json =>
+  acmeCatalogFile([
+    fileService('exec.free', { pricing: fixedPrice(0.1, 'USDT'), payment: FREE_PAYMENT, endpoints: endpoint('/free') }),
+    fileService('exec.slow', { pricing: fixedPrice(0.1, 'USDT'), payment: FREE_PAYMENT, endpoints: endpoint('/slow') }),
+    fileService('pay.escrow', { pricing: fixedPrice(2.5, 'USDT'), payment: onChainPayment(['escrow']), endpoints: endpoint('/escrow') }),
+  ]);
 
 /** The answer of `exec.slow` waits for `release()`; a new `hold()` arms it again. */
 class Gate {
@@ -90,7 +75,6 @@ describe('§7 error paths over HTTP (API key on, proofs disabled, scripted provi
     if (invocation.service.id === 'exec.slow') await gate.wait();
     return jsonAnswer({ price: 3120.5, symbol: invocation.input.symbol });
   });
-  let dir: string;
   /** The app as started: requests without an API key. */
   let raw: TestApp;
   /** The same app, every request with the right `x-api-key` (unless the request sets its own). */
@@ -99,39 +83,31 @@ describe('§7 error paths over HTTP (API key on, proofs disabled, scripted provi
   let payments: PaymentApi;
   let fx: UnverifiedFixtures;
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'peaqos-orders-error-paths-'));
-    raw = await startTestApp({
-      clock,
-      providers: [{ provide: PROVIDER_ADAPTERS, useValue: [new ExternalHandoffAdapter(), adapter] }],
-      wrapEventStore: (store) => pairingOutageStore(store, outage),
-      env: {
-        ...UNVERIFIED,
-        PEAQOS_REQUIRE_API_AUTH: 'true',
-        PEAQOS_API_KEY: API_KEY,
-        PEAQOS_MCR_API_URL: await closedPortUrl(),
-        PEAQOS_CATALOG_PATH: writeCatalogFile(dir, catalog()),
-        PEAQOS_CHAIN_ID: String(CHAIN_ID),
-        PEAQOS_USDT_CONTRACT: TOKEN,
-        PEAQOS_USDT_DECIMALS: '6',
-      },
-    });
-    t = { ...raw, inject: (request) => raw.inject({ ...request, headers: { 'x-api-key': API_KEY, ...request.headers } }) };
-    orders = new OrderApi(t);
-    payments = new PaymentApi(t);
-    fx = new UnverifiedFixtures(t);
-  });
-  afterAll(async () => {
+  // Declared before the app, so that it runs before the app closes.
+  afterAll(() => {
     outage.down = false;
     gate.release();
-    await raw?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
+  usePaymentApp(
+    {
+      clock,
+      catalog,
+      providers: [scriptedProviderAdapters(adapter)],
+      wrapEventStore: (store) => pairingOutageStore(store, outage),
+      env: () => ({ ...CHAIN_ENV, PEAQOS_REQUIRE_API_AUTH: 'true', PEAQOS_API_KEY: API_KEY }),
+    },
+    (app) => {
+      raw = app.t;
+      t = withApiKey(raw, API_KEY);
+      orders = new OrderApi(t);
+      payments = new PaymentApi(t);
+      fx = new UnverifiedFixtures(t);
+    },
+  );
 
   /** `request` must be refused and append no event at all. */
   const refused = (request: () => Promise<TestResponse>) => refusedWithoutEvents(t, request);
-  const execute = (orderId: string, token: string) =>
-    t.inject({ method: 'POST', url: `${orderUrl(orderId)}/execute`, headers: { [TOKEN_HEADER]: token }, payload: {} });
+  const execute = (orderId: string, token: string) => orders.execute(orderId, token);
   /** An `exec.free` order of the agent, executed: `delivered`. */
   async function delivered(agent: OrderAgent): Promise<Json> {
     const order = await placeOrder(orders, agent, 'exec.free');

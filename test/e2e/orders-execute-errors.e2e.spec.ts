@@ -1,21 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileAdapter, fileService, fileSkill, fixedPrice } from '../support/catalog-fixture';
+import { fileService, fixedPrice } from '../support/catalog-fixture';
 import { ControllableClock } from '../support/controllable-clock';
 import { expectError } from '../support/http-expectations';
 import { dataFilesText } from '../support/machine-api';
 import { expectNotFound, expectPolicyDenied, OrderAgent, OrderApi, UNKNOWN_ORDER_ID, UnverifiedFixtures } from '../support/order-api';
+import { acmeCatalogFile, FREE_PAYMENT, VAULT_ADAPTER, VAULT_SERVICE, X402_PAYMENT } from '../support/order-catalog';
 import { expectAuthInvalid, expectInactive } from '../support/pairing-api';
 import {
+  CHAIN_ENV,
   headersFingerprint,
   jsonChallenge,
   Json,
-  orderUrl,
+  onChainPayment,
+  PAYEE,
+  PAYER,
   PaymentApi,
   placeOrder,
   randomTxHash,
   requirements,
+  usePaymentAgent,
   usePaymentApp,
   X402Provider,
 } from '../support/payment-api';
@@ -32,11 +37,6 @@ import { until } from '../support/until';
  */
 
 const T0 = '2026-05-04T10:00:00.000Z';
-const CHAIN_ID = 31337;
-const PAYER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
-const PAYEE = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
-const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
-const DECIMALS = 6;
 /** The lowest `PEAQOS_EXECUTE_TIMEOUT_MS` allowed (§2.2). */
 const TIMEOUT_MS = 1000;
 const SETTLEMENT_TX = '0x8f3c1d2b4a5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8';
@@ -115,20 +115,8 @@ afterAll(async () => {
   await slow.stop();
 });
 
-const free = { defaultRail: 'not-required', required: false, supportedRails: ['not-required'], amount: '0.1', currency: 'USDT' };
-const x402Payment = { defaultRail: 'x402', required: true, supportedRails: ['x402'], amount: '0.01', currency: 'USDC', network: 'base' };
-const walletPayment = {
-  defaultRail: 'wallet',
-  required: true,
-  supportedRails: ['wallet'],
-  amount: '2.5',
-  currency: 'USDT',
-  payTo: PAYEE,
-  network: `eip155:${CHAIN_ID}`,
-  tokenAddress: TOKEN,
-};
 const endpoint = (url: string, method = 'POST') => ({ url, method, protocols: [], networks: [] });
-const at = (path: string, payment: Json = free, extra: Json = {}) =>
+const at = (path: string, payment: Json = FREE_PAYMENT, extra: Json = {}) =>
   ({ pricing: fixedPrice(0.1, 'USDT'), payment, endpoints: [endpoint(`${provider.url}${path}`)], ...extra }) as Json;
 const HANDOFF = { label: 'Acme console', url: 'https://console.acme.example/run', notes: ['Sign in first.'] };
 
@@ -136,68 +124,39 @@ const HANDOFF = { label: 'Acme console', url: 'https://console.acme.example/run'
  * `acme` services (no credentials) and `vault` services (adapter `api-key` with a required secret
  * `apiKey`), all `oracle.price-feed` / `get-price` with a required string `symbol`.
  */
-const catalog = (): Json => ({
-  version: 1,
-  skills: [{ ...fileSkill('oracle.price-feed', 'acme', ['get-price']), label: 'Price feeds', description: 'Prices.' }],
-  adapters: [
-    fileAdapter('acme', 'native', { label: 'Acme' }),
-    fileAdapter('vault', 'credentials-required', {
-      label: 'Vault',
-      authType: 'api-key',
-      credentialFields: [
-        { key: 'apiKey', label: 'API key', secret: true, required: true },
-        { key: 'region', label: 'Region', secret: false, required: false },
-      ],
-    }),
-  ],
-  services: [
-    fileService('exec.ok', at('/ok')),
-    fileService('exec.busy', at('/busy')),
-    fileService('exec.broken', at('/broken')),
-    fileService('exec.hang', at('/hang')),
-    fileService('exec.huge', at('/huge')),
-    fileService('exec.slow', { ...at('/ok'), endpoints: [endpoint(`${slow.url}/slow`)] }),
-    fileService('exec.wallet', { ...at('/broken', walletPayment), pricing: fixedPrice(2.5, 'USDT') }),
-    fileService('exec.x402', { ...at('/x402', x402Payment), pricing: fixedPrice(0.01, 'USDC') }),
-    fileService('exec.x402-reject', { ...at('/x402-reject', x402Payment), pricing: fixedPrice(0.01, 'USDC') }),
-    fileService('exec.handoff', {
-      ...at('/ok'),
-      endpoints: [],
-      executionMode: 'external-handoff',
-      integrationStatus: 'setup-required',
-      handoff: HANDOFF,
-    }),
-    fileService('exec.handoff-nowhere', {
-      ...at('/ok'),
-      endpoints: [{ ...endpoint(''), url: null }],
-      executionMode: 'external-handoff',
-      integrationStatus: 'setup-required',
-    }),
-    fileService('vault.feed', { ...at('/vault'), providerKey: 'vault', authType: 'api-key', integrationStatus: 'credentials-required' }),
-    fileService('vault.x402', {
-      ...at('/x402', x402Payment),
-      pricing: fixedPrice(0.01, 'USDC'),
-      providerKey: 'vault',
-      authType: 'api-key',
-      integrationStatus: 'credentials-required',
-    }),
-  ],
-});
-
-const CHAIN_ENV = { PEAQOS_CHAIN_ID: String(CHAIN_ID), PEAQOS_USDT_CONTRACT: TOKEN, PEAQOS_USDT_DECIMALS: String(DECIMALS) };
+const catalog = (): Json =>
+  acmeCatalogFile(
+    [
+      fileService('exec.ok', at('/ok')),
+      fileService('exec.busy', at('/busy')),
+      fileService('exec.broken', at('/broken')),
+      fileService('exec.hang', at('/hang')),
+      fileService('exec.huge', at('/huge')),
+      fileService('exec.slow', { ...at('/ok'), endpoints: [endpoint(`${slow.url}/slow`)] }),
+      fileService('exec.wallet', { ...at('/broken', onChainPayment(['wallet'])), pricing: fixedPrice(2.5, 'USDT') }),
+      fileService('exec.x402', { ...at('/x402', X402_PAYMENT), pricing: fixedPrice(0.01, 'USDC') }),
+      fileService('exec.x402-reject', { ...at('/x402-reject', X402_PAYMENT), pricing: fixedPrice(0.01, 'USDC') }),
+      fileService('exec.handoff', {
+        ...at('/ok'),
+        endpoints: [],
+        executionMode: 'external-handoff',
+        integrationStatus: 'setup-required',
+        handoff: HANDOFF,
+      }),
+      fileService('exec.handoff-nowhere', {
+        ...at('/ok'),
+        endpoints: [{ ...endpoint(''), url: null }],
+        executionMode: 'external-handoff',
+        integrationStatus: 'setup-required',
+      }),
+      fileService('vault.feed', { ...at('/vault'), ...VAULT_SERVICE }),
+      fileService('vault.x402', { ...at('/x402', X402_PAYMENT), pricing: fixedPrice(0.01, 'USDC'), ...VAULT_SERVICE }),
+    ],
+    [VAULT_ADAPTER],
+  );
 
 /** A recorded transfer proof of the whole `exec.wallet` amount (§7.5.5). */
 const transfer = () => ({ txHash: randomTxHash(), amount: '2.5', fromAddress: PAYER.toLowerCase(), toAddress: PAYEE.toLowerCase() });
-
-/** `POST …/execute` with the token (none when `null`). */
-function executeWith(t: TestApp, token: string | null, orderId: string, body: Json = {}): Promise<TestResponse> {
-  return t.inject({
-    method: 'POST',
-    url: `${orderUrl(orderId)}/execute`,
-    headers: token === null ? {} : { 'x-agent-pairing-token': token },
-    payload: body,
-  });
-}
 
 /** The `task.status_changed` events of the task's stream, in order. */
 async function taskTransitions(t: TestApp, taskId: string): Promise<Array<{ from: string; to: string }>> {
@@ -216,26 +175,21 @@ describe('execute refusals and failures (§7.5.10)', () => {
   let payments: PaymentApi;
   let fx: UnverifiedFixtures;
   let agent: OrderAgent;
-  usePaymentApp(
+  usePaymentAgent(
     { clock, catalog, env: () => ({ ...CHAIN_ENV, PEAQOS_EXECUTE_TIMEOUT_MS: String(TIMEOUT_MS) }) },
-    (app) => ({ t, orders, payments, fx } = app),
+    (app) => ({ t, orders, payments, fx, agent } = app),
   );
-  beforeAll(async () => {
-    agent = await fx.agent();
-  });
 
   const now = () => clock.now().toISOString();
-  const execute = (orderId: string, body: Json = {}, token: string | null = agent.token) => executeWith(t, token, orderId, body);
+  /** `POST …/execute` with the token (none when `null`). */
+  const execute = (orderId: string, body: Json = {}, token: string | null = agent.token) =>
+    orders.execute(orderId, token ?? undefined, body);
   /** Refused, and no (non-internal) event appended. */
   const refused = (orderId: string, body: Json = {}, token: string | null = agent.token) =>
     refusedWithoutEvents(t, () => execute(orderId, body, token));
   const paymentOf = async (orderId: string) => (await payments.get(orderId)).body.item;
   /** An x402 order of `serviceId` with its payment intent (and the stored challenge). */
-  async function x402Order(serviceId = 'exec.x402', who = agent): Promise<{ order: Json; payment: Json }> {
-    const order = await placeOrder(orders, who, serviceId);
-    const payment = await payments.intended(order.id, who.token);
-    return { order, payment };
-  }
+  const x402Order = (serviceId = 'exec.x402', who = agent) => payments.placeWithIntent(who, serviceId);
   const xPayment = () => ({ xPayment: `x-payment-${randomUUID()}` });
 
   describe('step 1: access', () => {
@@ -761,21 +715,17 @@ describe('execute with PEAQOS_REQUIRE_PAYMENT_BEFORE_EXECUTE=true (§7.5.10 step
   let t: TestApp;
   let orders: OrderApi;
   let payments: PaymentApi;
-  let fx: UnverifiedFixtures;
   let agent: OrderAgent;
-  usePaymentApp(
+  usePaymentAgent(
     {
       clock,
       catalog,
       env: () => ({ ...CHAIN_ENV, PEAQOS_EXECUTE_TIMEOUT_MS: String(TIMEOUT_MS), PEAQOS_REQUIRE_PAYMENT_BEFORE_EXECUTE: 'true' }),
     },
-    (app) => ({ t, orders, payments, fx } = app),
+    (app) => ({ t, orders, payments, agent } = app),
   );
-  beforeAll(async () => {
-    agent = await fx.agent();
-  });
 
-  const execute = (orderId: string, body: Json = {}) => executeWith(t, agent.token, orderId, body);
+  const execute = (orderId: string, body: Json = {}) => orders.execute(orderId, agent.token, body);
   const refused = (orderId: string, body: Json = {}) => refusedWithoutEvents(t, () => execute(orderId, body));
 
   function expectNotHeld(response: TestResponse, paymentStatus: string | null): void {
@@ -840,9 +790,9 @@ describe('execute without a pairing token (PEAQOS_REQUIRE_AGENT_PAIRING_AUTH=fal
     const agent = await fx.agent();
     const order = await placeOrder(orders, agent, 'exec.ok');
     await fx.setPairingStatus(agent, 'paused');
-    expectInactive(await refusedWithoutEvents(t, () => executeWith(t, null, order.id)), agent.pairingId, 'paused');
+    expectInactive(await refusedWithoutEvents(t, () => orders.execute(order.id)), agent.pairingId, 'paused');
     await fx.setPairingStatus(agent, 'active');
-    const response = await executeWith(t, null, order.id);
+    const response = await orders.execute(order.id);
     expect(response.status).toBe(200);
     expect(response.body.item.order.status).toBe('delivered');
   });
@@ -851,6 +801,6 @@ describe('execute without a pairing token (PEAQOS_REQUIRE_AGENT_PAIRING_AUTH=fal
     const agent = await fx.agent();
     const order = await placeOrder(orders, agent, 'exec.ok');
     const sibling = await fx.pair(agent.machineId);
-    expectAuthInvalid(await refusedWithoutEvents(t, () => executeWith(t, sibling.token, order.id)), 'pairing_mismatch');
+    expectAuthInvalid(await refusedWithoutEvents(t, () => orders.execute(order.id, sibling.token)), 'pairing_mismatch');
   });
 });

@@ -1,17 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { EventStore } from '../../src/application/ports/event-store.port';
-import { PROVIDER_ADAPTERS } from '../../src/application/ports/provider-adapter.port';
-import { ExternalHandoffAdapter } from '../../src/infrastructure/providers/external-handoff.adapter';
 import { INTERRUPTED_RUN_ERROR } from '../../src/application/orders/interrupted-executions';
-import { fileAdapter, fileService, fileSkill, fixedPrice, writeCatalogFile } from '../support/catalog-fixture';
 import { ControllableClock } from '../support/controllable-clock';
 import { expectError } from '../support/http-expectations';
-import { OrderAgent, OrderApi, UnverifiedFixtures } from '../support/order-api';
-import { orderUrl, placeOrder, UNVERIFIED, type Json } from '../support/payment-api';
-import { jsonAnswer, ScriptedProviderAdapter } from '../support/scripted-provider-adapter';
-import { startTestApp, TestApp } from '../support/test-app';
+import { OrderAgent, OrderApi } from '../support/order-api';
+import { freeExecCatalogFile } from '../support/order-catalog';
+import { orderUrl, placeOrder, usePaymentAgent } from '../support/payment-api';
+import { jsonAnswer, ScriptedProviderAdapter, scriptedProviderAdapters } from '../support/scripted-provider-adapter';
+import { TestApp } from '../support/test-app';
 
 /**
  * An execution that never ends (the process stopped mid-way, simulated by a provider answer or a task
@@ -22,19 +17,6 @@ import { startTestApp, TestApp } from '../support/test-app';
 const T0 = '2026-05-04T10:00:00.000Z';
 const TIMEOUT_MS = 1000;
 const STALE_MS = 2 * TIMEOUT_MS + 60_000;
-
-const catalog = (): Json => ({
-  version: 1,
-  skills: [{ ...fileSkill('oracle.price-feed', 'acme', ['get-price']), label: 'Price feeds', description: 'Prices.' }],
-  adapters: [fileAdapter('acme', 'native', { label: 'Acme' })],
-  services: [
-    fileService('exec.free', {
-      pricing: fixedPrice(0.1, 'USDT'),
-      payment: { defaultRail: 'not-required', required: false, supportedRails: ['not-required'], amount: '0.1', currency: 'USDT' },
-      endpoints: [{ url: 'http://127.0.0.1:9/never-called', method: 'POST', protocols: [], networks: [] }],
-    }),
-  ],
-});
 
 let stalledTaskAppends = 0;
 
@@ -59,35 +41,24 @@ describe('interrupted executions (§7.5.10 step 8: progress is recorded; nothing
   const pending: Array<() => void> = [];
   const adapter = new ScriptedProviderAdapter(() => new Promise((resolve) => pending.push(() => resolve(jsonAnswer({ price: 1 })))));
   let t: TestApp;
-  let dir: string;
   let agent: OrderAgent;
   let orders: OrderApi;
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'peaqos-interrupted-'));
-    t = await startTestApp({
-      clock,
-      wrapEventStore: (store) => stallingTaskStore(store, stall),
-      providers: [{ provide: PROVIDER_ADAPTERS, useValue: [new ExternalHandoffAdapter(), adapter] }],
-      env: {
-        ...UNVERIFIED,
-        PEAQOS_MCR_API_URL: 'http://127.0.0.1:9',
-        PEAQOS_CATALOG_PATH: writeCatalogFile(dir, catalog()),
-        PEAQOS_EXECUTE_TIMEOUT_MS: String(TIMEOUT_MS),
-      },
-    });
-    orders = new OrderApi(t);
-    agent = await new UnverifiedFixtures(t).agent();
-  });
-  afterAll(async () => {
-    pending.forEach((release) => release());
-    await t?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
 
-  const execute = (orderId: string) =>
-    t.inject({ method: 'POST', url: `${orderUrl(orderId)}/execute`, headers: { 'x-agent-pairing-token': agent.token }, payload: {} });
-  const cancel = (orderId: string) =>
-    t.inject({ method: 'POST', url: `${orderUrl(orderId)}/cancel`, headers: { 'x-agent-pairing-token': agent.token }, payload: {} });
+  // Declared before the app, so that it runs before the app closes.
+  afterAll(() => pending.forEach((release) => release()));
+  usePaymentAgent(
+    {
+      clock,
+      catalog: freeExecCatalogFile,
+      wrapEventStore: (store) => stallingTaskStore(store, stall),
+      providers: [scriptedProviderAdapters(adapter)],
+      env: () => ({ PEAQOS_EXECUTE_TIMEOUT_MS: String(TIMEOUT_MS) }),
+    },
+    (app) => ({ t, orders, agent } = app),
+  );
+
+  const execute = (orderId: string) => orders.execute(orderId, agent.token);
+  const cancel = (orderId: string) => orders.cancel(orderId, agent.token);
   const waitFor = async (condition: () => boolean) => {
     for (let i = 0; i < 200 && !condition(); i += 1) await new Promise((r) => setTimeout(r, 5));
     if (!condition()) throw new Error('condition not reached in 1 s');

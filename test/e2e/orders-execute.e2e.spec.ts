@@ -1,9 +1,10 @@
 import { closedPortUrl } from '../support/anvil';
-import { fileAdapter, fileService, fileSkill, fixedPrice } from '../support/catalog-fixture';
+import { fileService, fixedPrice } from '../support/catalog-fixture';
 import { ControllableClock } from '../support/controllable-clock';
 import { expectError } from '../support/http-expectations';
-import { OrderAgent, OrderApi, UnverifiedFixtures } from '../support/order-api';
-import { orderUrl, PaymentApi, placeOrder, usePaymentApp, X402Provider, type Json } from '../support/payment-api';
+import { OrderAgent, OrderApi } from '../support/order-api';
+import { acmeCatalogFile, FREE_PAYMENT } from '../support/order-catalog';
+import { orderUrl, PaymentApi, placeOrder, usePaymentAgent, X402Provider, type Json } from '../support/payment-api';
 import { TestApp } from '../support/test-app';
 
 /**
@@ -16,20 +17,16 @@ const T0 = '2026-05-04T10:00:00.000Z';
 const provider = new X402Provider();
 let closedUrl: string;
 
-const free = { defaultRail: 'not-required', required: false, supportedRails: ['not-required'], amount: '0.1', currency: 'USDT' };
 const native = (id: string, path: string, extra: Json = {}) =>
   fileService(id, {
     pricing: fixedPrice(0.1, 'USDT'),
-    payment: free,
+    payment: FREE_PAYMENT,
     endpoints: [{ url: `${provider.url}${path}`, method: 'POST', protocols: ['https'], networks: [] }],
     ...extra,
   });
 
-const catalog = (): Json => ({
-  version: 1,
-  skills: [{ ...fileSkill('oracle.price-feed', 'acme', ['get-price']), label: 'Price feeds', description: 'Prices.' }],
-  adapters: [fileAdapter('acme', 'native', { label: 'Acme' })],
-  services: [
+const catalog = (): Json =>
+  acmeCatalogFile([
     native('exec.ok', '/ok'),
     native('exec.busy', '/busy'),
     native('exec.broken', '/broken'),
@@ -37,13 +34,12 @@ const catalog = (): Json => ({
     native('exec.none', '/x', { endpoints: [] }),
     fileService('exec.handoff', {
       pricing: fixedPrice(0.1, 'USDT'),
-      payment: free,
+      payment: FREE_PAYMENT,
       executionMode: 'external-handoff',
       integrationStatus: 'setup-required',
       handoff: { label: 'Acme console', url: 'https://console.acme.example/run', notes: ['Sign in first.'] },
     }),
-  ],
-});
+  ]);
 
 beforeAll(async () => {
   await provider.start();
@@ -65,15 +61,10 @@ describe('execute (§7.5.10)', () => {
   let t: TestApp;
   let orders: OrderApi;
   let payments: PaymentApi;
-  let fx: UnverifiedFixtures;
   let agent: OrderAgent;
-  usePaymentApp({ clock, catalog, env: () => ({ PEAQOS_EXECUTE_TIMEOUT_MS: '2000' }) }, (app) => ({ t, orders, payments, fx } = app));
-  beforeAll(async () => {
-    agent = await fx.agent();
-  });
+  usePaymentAgent({ clock, catalog, env: () => ({ PEAQOS_EXECUTE_TIMEOUT_MS: '2000' }) }, (app) => ({ t, orders, payments, agent } = app));
 
-  const execute = (orderId: string, body: Json = {}, token = agent.token) =>
-    t.inject({ method: 'POST', url: `${orderUrl(orderId)}/execute`, headers: { 'x-agent-pairing-token': token }, payload: body });
+  const execute = (orderId: string, body: Json = {}, token = agent.token) => orders.execute(orderId, token, body);
 
   it('native: 200 with the order delivered and the task, route, run and outcome; the provider got the input', async () => {
     const order = await placeOrder(orders, agent, 'exec.ok');

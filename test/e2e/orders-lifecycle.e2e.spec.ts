@@ -11,6 +11,7 @@ import { expectAuthInvalid, expectInactive, newAgent, Paired, PairingApi } from 
 import {
   expectNotFound,
   expectOrderShape,
+  LONG_SESSIONS,
   ORDER_ID,
   OrderAgent,
   OrderApi,
@@ -19,6 +20,7 @@ import {
   UnverifiedFixtures,
 } from '../support/order-api';
 import { orderCatalogFile } from '../support/order-catalog';
+import { UNVERIFIED } from '../support/payment-api';
 import { expectBodyIssue, Json, refusedWithoutEvents, SearchApi, useSearchApp } from '../support/search-api';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
 
@@ -30,8 +32,6 @@ import { startTestApp, TestApp, TestResponse } from '../support/test-app';
  */
 
 const T0 = '2026-06-10T09:00:00.000Z';
-const UNVERIFIED = { PEAQOS_MACHINE_IDENTITY_VERIFICATION: 'disabled', PEAQOS_AGENT_PAIRING_VERIFICATION: 'disabled' };
-const LONG_SESSIONS = { PEAQOS_AGENT_PAIRING_SESSION_TTL_MS: '2592000000' };
 const CATALOG = orderCatalogFile();
 const FEED = { serviceId: 'feed.cheap', input: { symbol: 'ETH/USD' } };
 

@@ -2,14 +2,24 @@ import { createHash } from 'node:crypto';
 import type { Hash } from 'viem';
 import type { HDAccount } from 'viem/accounts';
 import { deployErc20, startAnvil, TEST_TOKEN_ABI, type Anvil, type TestErc20 } from '../support/anvil';
-import { fileAdapter, fileService, fileSkill, fixedPrice } from '../support/catalog-fixture';
+import { fileService, fixedPrice } from '../support/catalog-fixture';
 import { ControllableClock } from '../support/controllable-clock';
 import { expectError } from '../support/http-expectations';
 import { ORDER_ID, OrderAgent, OrderApi, UnverifiedFixtures } from '../support/order-api';
+import { acmeCatalogFile, FREE_PAYMENT } from '../support/order-catalog';
 import { TOKEN_HEADER } from '../support/pairing-api';
-import { expectPaymentShape, Json, orderUrl, PAYMENT_ID, PaymentApi, usePaymentApp, X402Provider } from '../support/payment-api';
+import {
+  expectPaymentShape,
+  Json,
+  onChainPayment,
+  orderUrl,
+  PAYMENT_ID,
+  PaymentApi,
+  usePaymentApp,
+  X402Provider,
+} from '../support/payment-api';
 import { QUOTE_ID, SEARCH_ID, SearchApi } from '../support/search-api';
-import { TestApp, TestRequest } from '../support/test-app';
+import { TestApp, withApiKey } from '../support/test-app';
 
 /**
  * Whole paid orders over HTTP against a real EVM node (issue #7): anvil on 127.0.0.1 with a real
@@ -66,32 +76,15 @@ const endpoint = (path: string) => [{ url: `${provider.url}${path}`, method: 'PO
  * required wallet rail on the anvil chain, the deployed token, paid to `payee`) and `walk.free`
  * (not-required rail).
  */
-const catalog = (): Json => ({
-  version: 1,
-  skills: [{ ...fileSkill('oracle.price-feed', 'acme', ['get-price']), label: 'Price feeds', description: 'Prices.' }],
-  adapters: [fileAdapter('acme', 'native', { label: 'Acme' })],
-  services: [
+const catalog = (): Json =>
+  acmeCatalogFile([
     fileService('walk.paid', {
       pricing: fixedPrice(2.5, 'USDT'),
-      payment: {
-        defaultRail: 'wallet',
-        required: true,
-        supportedRails: ['wallet'],
-        amount: '2.5',
-        currency: 'USDT',
-        payTo: payee.address,
-        network: `eip155:${anvil.chainId}`,
-        tokenAddress: usdt.address,
-      },
+      payment: onChainPayment(['wallet'], { payTo: payee.address, chainId: anvil.chainId, token: usdt.address }),
       endpoints: endpoint('/paid'),
     }),
-    fileService('walk.free', {
-      pricing: fixedPrice(0.1, 'USDT'),
-      payment: { defaultRail: 'not-required', required: false, supportedRails: ['not-required'], amount: '0.1', currency: 'USDT' },
-      endpoints: endpoint('/free'),
-    }),
-  ],
-});
+    fileService('walk.free', { pricing: fixedPrice(0.1, 'USDT'), payment: FREE_PAYMENT, endpoints: endpoint('/free') }),
+  ]);
 
 const env = (): Record<string, string> => ({
   PEAQOS_REQUIRE_API_AUTH: 'true',
@@ -104,11 +97,6 @@ const env = (): Record<string, string> => ({
   PEAQOS_REQUIRE_PAYMENT_BEFORE_EXECUTE: 'true',
   PEAQOS_EXECUTE_TIMEOUT_MS: '5000',
 });
-
-/** The app's requests with the deployment API key added (§1.1); nothing else changes. */
-function withApiKey(t: TestApp): TestApp {
-  return { ...t, inject: (request: TestRequest) => t.inject({ ...request, headers: { 'x-api-key': API_KEY, ...request.headers } }) };
-}
 
 /** A real ERC-20 `transfer(payee, raw)` signed by the payer's viem wallet, mined; its hash and block. */
 async function transferOnChain(raw: bigint = PRICE_RAW): Promise<{ hash: Hash; block: bigint }> {
@@ -140,7 +128,7 @@ describe('a paid order on anvil with a real ERC-20 (issue #7)', () => {
   let search: SearchApi;
   let agent: OrderAgent;
   usePaymentApp({ clock, catalog, env }, (app) => {
-    t = withApiKey(app.t);
+    t = withApiKey(app.t, API_KEY);
     orders = new OrderApi(t);
     payments = new PaymentApi(t);
     search = new SearchApi(t);
@@ -152,8 +140,7 @@ describe('a paid order on anvil with a real ERC-20 (issue #7)', () => {
   const now = () => clock.now().toISOString();
   const tick = () => clock.advance(1000);
 
-  const execute = (orderId: string) =>
-    t.inject({ method: 'POST', url: `${orderUrl(orderId)}/execute`, headers: { [TOKEN_HEADER]: agent.token }, payload: {} });
+  const execute = (orderId: string) => orders.execute(orderId, agent.token);
   const dispute = (orderId: string) => orders.dispute(orderId, agent.token, { reason: 'the price is stale', evidence: { seenAt: now() } });
   const orderStatus = async (orderId: string) => (await payments.order(orderId)).status;
   const paymentStatus = async (orderId: string) => (await payments.get(orderId)).body.item.status;

@@ -1,18 +1,31 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROVIDER_ADAPTERS, ProviderInvocation } from '../../src/application/ports/provider-adapter.port';
+import { ProviderInvocation } from '../../src/application/ports/provider-adapter.port';
 import { MARKET_ORDER_STATUSES } from '../../src/domain/order/order-status';
 import { MARKET_PAYMENT_STATUSES } from '../../src/domain/order/payment-status';
 import { MARKET_ORDERS } from '../../src/infrastructure/orders/orders.projection';
 import { ProjectionEngine } from '../../src/infrastructure/projections/projection-engine';
-import { ExternalHandoffAdapter } from '../../src/infrastructure/providers/external-handoff.adapter';
 import { closedPortUrl } from '../support/anvil';
-import { fileAdapter, fileService, fileSkill, fixedPrice, writeCatalogFile } from '../support/catalog-fixture';
+import { fileService, fixedPrice, writeCatalogFile } from '../support/catalog-fixture';
 import { ControllableClock } from '../support/controllable-clock';
 import { OrderAgent, OrderApi, UnverifiedFixtures } from '../support/order-api';
-import { jsonChallenge, Json, PaymentApi, placeOrder, randomTxHash, requirements, UNVERIFIED, X402Provider } from '../support/payment-api';
-import { jsonAnswer, ScriptedProviderAdapter } from '../support/scripted-provider-adapter';
+import { acmeCatalogFile, FREE_PAYMENT, X402_PAYMENT } from '../support/order-catalog';
+import {
+  CHAIN_ENV,
+  jsonChallenge,
+  Json,
+  onChainPayment,
+  PAYEE,
+  PAYER,
+  PaymentApi,
+  placeOrder,
+  randomTxHash,
+  requirements,
+  UNVERIFIED,
+  X402Provider,
+} from '../support/payment-api';
+import { jsonAnswer, ScriptedProviderAdapter, scriptedProviderAdapters } from '../support/scripted-provider-adapter';
 import { startTestApp, TestApp, TestResponse } from '../support/test-app';
 
 /**
@@ -26,10 +39,6 @@ import { startTestApp, TestApp, TestResponse } from '../support/test-app';
  */
 
 const T0 = '2026-07-01T08:00:00.000Z';
-const CHAIN_ID = 31337;
-const PAYER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
-const PAYEE = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
-const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 const SETTLEMENT_TX = '0x8f3c1d2b4a5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8';
 const PAYMENT_RESPONSE = Buffer.from(JSON.stringify({ success: true, transaction: SETTLEMENT_TX, network: 'base' })).toString('base64');
 const RENEWED_CHALLENGE = requirements('rebuild-renewed');
@@ -50,59 +59,40 @@ function reply(invocation: ProviderInvocation) {
   return jsonAnswer({ price: 3120.5, symbol: invocation.input.symbol });
 }
 
-const free = { defaultRail: 'not-required', required: false, supportedRails: ['not-required'], amount: '0.1', currency: 'USDT' };
 const endpoint = (url: string) => [{ url, method: 'POST', protocols: [], networks: [] }];
 
-const catalog = (): Json => ({
-  version: 1,
-  skills: [{ ...fileSkill('oracle.price-feed', 'acme', ['get-price']), label: 'Price feeds', description: 'Prices.' }],
-  adapters: [fileAdapter('acme', 'native', { label: 'Acme' })],
-  services: [
-    fileService('svc.free', { pricing: fixedPrice(0.1, 'USDT'), payment: free, endpoints: endpoint('http://127.0.0.1:9/free') }),
-    fileService('svc.broken', { pricing: fixedPrice(0.1, 'USDT'), payment: free, endpoints: endpoint('http://127.0.0.1:9/broken') }),
+const catalog = (): Json =>
+  acmeCatalogFile([
+    fileService('svc.free', { pricing: fixedPrice(0.1, 'USDT'), payment: FREE_PAYMENT, endpoints: endpoint('http://127.0.0.1:9/free') }),
+    fileService('svc.broken', {
+      pricing: fixedPrice(0.1, 'USDT'),
+      payment: FREE_PAYMENT,
+      endpoints: endpoint('http://127.0.0.1:9/broken'),
+    }),
     fileService('svc.wallet', {
       pricing: fixedPrice(2.5, 'USDT'),
-      payment: {
-        defaultRail: 'wallet',
-        required: true,
-        supportedRails: ['wallet'],
-        amount: '2.5',
-        currency: 'USDT',
-        payTo: PAYEE,
-        network: `eip155:${CHAIN_ID}`,
-        tokenAddress: TOKEN,
-      },
+      payment: onChainPayment(['wallet']),
       endpoints: endpoint('http://127.0.0.1:9/wallet'),
     }),
     fileService('svc.escrow', {
       pricing: fixedPrice(2.5, 'USDT'),
-      payment: {
-        defaultRail: 'escrow',
-        required: true,
-        supportedRails: ['escrow'],
-        amount: '2.5',
-        currency: 'USDT',
-        payTo: PAYEE,
-        network: `eip155:${CHAIN_ID}`,
-        tokenAddress: TOKEN,
-      },
+      payment: onChainPayment(['escrow']),
       endpoints: endpoint('http://127.0.0.1:9/escrow'),
     }),
     fileService('svc.x402', {
       pricing: fixedPrice(0.01, 'USDC'),
-      payment: { defaultRail: 'x402', required: true, supportedRails: ['x402'], amount: '0.01', currency: 'USDC', network: 'base' },
+      payment: X402_PAYMENT,
       endpoints: [{ url: `${provider.url}/x402`, method: 'POST', protocols: ['x402'], networks: ['base'] }],
     }),
     fileService('svc.handoff', {
       pricing: fixedPrice(0.1, 'USDT'),
-      payment: free,
+      payment: FREE_PAYMENT,
       endpoints: [],
       executionMode: 'external-handoff',
       integrationStatus: 'setup-required',
       handoff: { label: 'Acme console', url: 'https://console.acme.example/run', notes: ['Sign in first.'] },
     }),
-  ],
-});
+  ]);
 
 describe('rebuilding the market_orders read model (ARCHITECTURE §4)', () => {
   const clock = new ControllableClock(T0);
@@ -111,20 +101,19 @@ describe('rebuilding the market_orders read model (ARCHITECTURE §4)', () => {
   let orders: OrderApi;
   let payments: PaymentApi;
 
+  // startTestApp of ../support/test-app, not usePaymentApp: `npm run test:eventstoredb` runs this suite on the real server.
   beforeAll(async () => {
     await provider.start();
     provider.replies.set('/x402', () => jsonChallenge(requirements('rebuild-initial')));
     dir = mkdtempSync(join(tmpdir(), 'peaqos-orders-rebuild-'));
     t = await startTestApp({
       clock,
-      providers: [{ provide: PROVIDER_ADAPTERS, useValue: [new ExternalHandoffAdapter(), new ScriptedProviderAdapter(reply)] }],
+      providers: [scriptedProviderAdapters(new ScriptedProviderAdapter(reply))],
       env: {
         ...UNVERIFIED,
         PEAQOS_MCR_API_URL: await closedPortUrl(),
         PEAQOS_CATALOG_PATH: writeCatalogFile(dir, catalog()),
-        PEAQOS_CHAIN_ID: String(CHAIN_ID),
-        PEAQOS_USDT_CONTRACT: TOKEN,
-        PEAQOS_USDT_DECIMALS: '6',
+        ...CHAIN_ENV,
       },
     });
     orders = new OrderApi(t);
@@ -142,13 +131,7 @@ describe('rebuilding the market_orders read model (ARCHITECTURE §4)', () => {
     if (response.status !== status) throw new Error(`expected ${status}, got ${response.status} ${response.text}`);
     return response.body.item;
   }
-  const execute = (agent: OrderAgent, orderId: string, body: Json = {}) =>
-    t.inject({
-      method: 'POST',
-      url: `/api/v1/market/orders/${orderId}/execute`,
-      headers: { 'x-agent-pairing-token': agent.token },
-      payload: body,
-    });
+  const execute = (agent: OrderAgent, orderId: string, body: Json = {}) => orders.execute(orderId, agent.token, body);
   const transfer = () => ({ txHash: randomTxHash(), amount: '2.5', fromAddress: PAYER, toAddress: PAYEE });
 
   /** An order of `serviceId` by `agent`, moved through `steps` (each after a clock tick); its final status is checked. */

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { fileAdapter, fileService, fileSkill, fixedPrice } from '../support/catalog-fixture';
+import { fileService, fixedPrice } from '../support/catalog-fixture';
 import { ControllableClock } from '../support/controllable-clock';
 import { expectError } from '../support/http-expectations';
-import { OrderAgent, OrderApi, UnverifiedFixtures } from '../support/order-api';
-import { jsonChallenge, Json, orderUrl, PaymentApi, placeOrder, requirements, usePaymentApp, X402Provider } from '../support/payment-api';
+import { OrderAgent, OrderApi } from '../support/order-api';
+import { acmeCatalogFile, FREE_PAYMENT, VAULT_ADAPTER, VAULT_SERVICE, X402_PAYMENT } from '../support/order-catalog';
+import { jsonChallenge, Json, orderUrl, PaymentApi, placeOrder, requirements, usePaymentAgent, X402Provider } from '../support/payment-api';
 import { TestApp, TestResponse } from '../support/test-app';
 
 /**
@@ -20,35 +21,22 @@ const sized = (bytes: number) => ({ symbol: 'x'.repeat(bytes - 13) });
 
 const provider = new X402Provider();
 
-const free = { defaultRail: 'not-required', required: false, supportedRails: ['not-required'], amount: '0.1', currency: 'USDT' };
-const x402Payment = { defaultRail: 'x402', required: true, supportedRails: ['x402'], amount: '0.01', currency: 'USDC', network: 'base' };
-const at = (path: string, payment: Json = free, extra: Json = {}) => ({
+const at = (path: string, payment: Json = FREE_PAYMENT, extra: Json = {}) => ({
   pricing: fixedPrice(0.1, 'USDT'),
   payment,
   endpoints: [{ url: `${provider.url}${path}`, method: 'POST', protocols: [], networks: [] }],
   ...extra,
 });
 
-const catalog = (): Json => ({
-  version: 1,
-  skills: [{ ...fileSkill('oracle.price-feed', 'acme', ['get-price']), label: 'Price feeds', description: 'Prices.' }],
-  adapters: [
-    fileAdapter('acme', 'native', { label: 'Acme' }),
-    fileAdapter('vault', 'credentials-required', {
-      label: 'Vault',
-      authType: 'api-key',
-      credentialFields: [
-        { key: 'apiKey', label: 'API key', secret: true, required: true },
-        { key: 'region', label: 'Region', secret: false, required: false },
-      ],
-    }),
-  ],
-  services: [
-    fileService('shape.ok', at('/ok')),
-    fileService('shape.x402', { ...at('/x402', x402Payment), pricing: fixedPrice(0.01, 'USDC') }),
-    fileService('shape.vault', { ...at('/vault'), providerKey: 'vault', authType: 'api-key', integrationStatus: 'credentials-required' }),
-  ],
-});
+const catalog = (): Json =>
+  acmeCatalogFile(
+    [
+      fileService('shape.ok', at('/ok')),
+      fileService('shape.x402', { ...at('/x402', X402_PAYMENT), pricing: fixedPrice(0.01, 'USDC') }),
+      fileService('shape.vault', { ...at('/vault'), ...VAULT_SERVICE }),
+    ],
+    [VAULT_ADAPTER],
+  );
 
 beforeAll(async () => {
   await provider.start();
@@ -68,12 +56,8 @@ describe('order request shape (§0.14 step 5)', () => {
   let t: TestApp;
   let orders: OrderApi;
   let payments: PaymentApi;
-  let fx: UnverifiedFixtures;
   let agent: OrderAgent;
-  usePaymentApp({ clock, catalog, env: () => ({ PEAQOS_EXECUTE_TIMEOUT_MS: '2000' }) }, (app) => ({ t, orders, payments, fx } = app));
-  beforeAll(async () => {
-    agent = await fx.agent();
-  });
+  usePaymentAgent({ clock, catalog, env: () => ({ PEAQOS_EXECUTE_TIMEOUT_MS: '2000' }) }, (app) => ({ t, orders, payments, agent } = app));
 
   const post = (url: string, body: Json | undefined, headers: Record<string, string> = {}) =>
     t.inject({

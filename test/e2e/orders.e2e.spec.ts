@@ -8,6 +8,7 @@ import {
   expectNotFound,
   expectOrderShape,
   expectPolicyDenied,
+  LONG_SESSIONS,
   ORDER_ID,
   OrderAgent,
   OrderApi,
@@ -18,6 +19,7 @@ import {
   UnverifiedFixtures,
 } from '../support/order-api';
 import { FIXED_PAY_TO, FIXED_TOKEN, orderCatalogFile } from '../support/order-catalog';
+import { UNVERIFIED } from '../support/payment-api';
 import { expectBodyIssue, Json, refusedWithoutEvents, SearchApi, useSearchApp } from '../support/search-api';
 import { TestApp, TestResponse } from '../support/test-app';
 
@@ -30,9 +32,6 @@ import { TestApp, TestResponse } from '../support/test-app';
 const T0 = '2026-05-04T10:00:00.000Z';
 /** Not the default, so that `expiresAt` is the variable's effect (§2.2). */
 const QUOTE_TTL_MS = 60_000;
-const UNVERIFIED = { PEAQOS_MACHINE_IDENTITY_VERIFICATION: 'disabled', PEAQOS_AGENT_PAIRING_VERIFICATION: 'disabled' };
-/** 30 days: the clock moves forward in some tests; tokens must outlive it. */
-const LONG_SESSIONS = { PEAQOS_AGENT_PAIRING_SESSION_TTL_MS: '2592000000' };
 const CATALOG = orderCatalogFile();
 const REDACTED = '[REDACTED]';
 

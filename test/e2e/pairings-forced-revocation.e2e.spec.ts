@@ -3,15 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPEN_MARKET_ORDERS, OpenMarketOrders, OpenOrdersOfPairing } from '../../src/application/ports/open-market-orders.port';
 import { ORDERS_READ_MODEL } from '../../src/application/ports/orders-read-model.port';
-import { PROVIDER_ADAPTERS } from '../../src/application/ports/provider-adapter.port';
 import { SqliteOrdersReadModel } from '../../src/infrastructure/orders/orders.read-model';
-import { ExternalHandoffAdapter } from '../../src/infrastructure/providers/external-handoff.adapter';
-import { fileAdapter, fileService, fileSkill, fixedPrice, writeCatalogFile } from '../support/catalog-fixture';
+import { writeCatalogFile } from '../support/catalog-fixture';
 import { ControllableClock } from '../support/controllable-clock';
 import { expectError } from '../support/http-expectations';
 import { OrderAgent, OrderApi, UnverifiedFixtures } from '../support/order-api';
-import { orderUrl, placeOrder, UNVERIFIED, type Json } from '../support/payment-api';
-import { jsonAnswer, ScriptedProviderAdapter } from '../support/scripted-provider-adapter';
+import { freeExecCatalogFile } from '../support/order-catalog';
+import { placeOrder, UNVERIFIED, type Json } from '../support/payment-api';
+import { jsonAnswer, ScriptedProviderAdapter, scriptedProviderAdapters } from '../support/scripted-provider-adapter';
 import { refusedWithoutEvents } from '../support/search-api';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -23,19 +22,6 @@ import { startTestApp, TestApp } from '../support/test-app';
  */
 
 const T0 = '2026-07-01T08:00:00.000Z';
-
-const catalog = (): Json => ({
-  version: 1,
-  skills: [{ ...fileSkill('oracle.price-feed', 'acme', ['get-price']), label: 'Price feeds', description: 'Prices.' }],
-  adapters: [fileAdapter('acme', 'native', { label: 'Acme' })],
-  services: [
-    fileService('exec.free', {
-      pricing: fixedPrice(0.1, 'USDT'),
-      payment: { defaultRail: 'not-required', required: false, supportedRails: ['not-required'], amount: '0.1', currency: 'USDT' },
-      endpoints: [{ url: 'http://127.0.0.1:9/never-called', method: 'POST', protocols: [], networks: [] }],
-    }),
-  ],
-});
 
 /**
  * OPEN_MARKET_ORDERS as the app provides it (the orders read model), counting the reads, and able to
@@ -75,19 +61,20 @@ describe('forced pairing revocation and the open orders of the pairing (§5.8.7)
   let orders: OrderApi;
   let fx: UnverifiedFixtures;
 
+  // startTestApp of ../support/test-app, not usePaymentApp: `npm run test:eventstoredb` runs this suite on the real server.
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'peaqos-forced-revocation-'));
     t = await startTestApp({
       clock,
       providers: [
-        { provide: PROVIDER_ADAPTERS, useValue: [new ExternalHandoffAdapter(), adapter] },
+        scriptedProviderAdapters(adapter),
         {
           provide: OPEN_MARKET_ORDERS,
           inject: [ORDERS_READ_MODEL],
           useFactory: (real: OpenMarketOrders) => (openOrders = new RecordedOpenOrders(real)),
         },
       ],
-      env: { ...UNVERIFIED, PEAQOS_MCR_API_URL: 'http://127.0.0.1:9', PEAQOS_CATALOG_PATH: writeCatalogFile(dir, catalog()) },
+      env: { ...UNVERIFIED, PEAQOS_MCR_API_URL: 'http://127.0.0.1:9', PEAQOS_CATALOG_PATH: writeCatalogFile(dir, freeExecCatalogFile()) },
     });
     orders = new OrderApi(t);
     fx = new UnverifiedFixtures(t);
@@ -103,8 +90,7 @@ describe('forced pairing revocation and the open orders of the pairing (§5.8.7)
     tick();
     return (await placeOrder(orders, agent, 'exec.free')) as Json;
   };
-  const execute = (agent: OrderAgent, orderId: string) =>
-    t.inject({ method: 'POST', url: `${orderUrl(orderId)}/execute`, headers: { 'x-agent-pairing-token': agent.token }, payload: {} });
+  const execute = (agent: OrderAgent, orderId: string) => orders.execute(orderId, agent.token);
   const revoke = (agent: OrderAgent, query = '') =>
     t.inject({ method: 'POST', url: `/api/v1/machines/${agent.machineId}/agent-pairings/${agent.pairingId}/revoke${query}` });
   const pairingStatus = async (agent: OrderAgent) =>

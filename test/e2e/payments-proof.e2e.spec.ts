@@ -3,12 +3,17 @@ import { existsSync } from 'node:fs';
 import { ControllableClock } from '../support/controllable-clock';
 import { expectError } from '../support/http-expectations';
 import { dataFilesText } from '../support/machine-api';
-import { OrderAgent, OrderApi, UnverifiedFixtures } from '../support/order-api';
+import { OrderAgent, OrderApi } from '../support/order-api';
 import {
+  CHAIN_ENV,
+  CHAIN_ID,
+  DECIMALS,
   expectPaymentShape,
   headersFingerprint,
   jsonChallenge,
   Json,
+  PAYEE,
+  PAYER,
   PaymentApi,
   paymentCatalogFile,
   placeOrder,
@@ -17,7 +22,8 @@ import {
   SHA256_HEX,
   SOLANA_MINT,
   SOLANA_PAY_TO,
-  usePaymentApp,
+  TOKEN,
+  usePaymentAgent,
   X402Provider,
 } from '../support/payment-api';
 import { expectBodyIssue, refusedWithoutEvents } from '../support/search-api';
@@ -32,12 +38,7 @@ import { closedPortUrl } from '../support/anvil';
  */
 
 const T0 = '2026-05-04T10:00:00.000Z';
-const CHAIN_ID = 31337;
-const PAYER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
-const PAYEE = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
 const OTHER = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
-const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
-const DECIMALS = 6;
 const SOLANA_PAYER = 'DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy';
 /** A base58 Solana signature (88 characters). */
 const SOLANA_TX = '5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW';
@@ -59,27 +60,19 @@ describe('payment proofs, recorded (§7.5.5)', () => {
   let t: TestApp;
   let orders: OrderApi;
   let payments: PaymentApi;
-  let fx: UnverifiedFixtures;
   let agent: OrderAgent;
-  usePaymentApp(
+  usePaymentAgent(
     {
       clock,
       catalog: () => paymentCatalogFile({ token: TOKEN, payTo: PAYEE, chainId: CHAIN_ID, providerUrl: provider.url, closedUrl }),
-      env: () => ({ PEAQOS_CHAIN_ID: String(CHAIN_ID), PEAQOS_USDT_CONTRACT: TOKEN, PEAQOS_USDT_DECIMALS: String(DECIMALS) }),
+      env: () => CHAIN_ENV,
     },
-    (app) => ({ t, orders, payments, fx } = app),
+    (app) => ({ t, orders, payments, agent } = app),
   );
-  beforeAll(async () => {
-    agent = await fx.agent();
-  });
 
   const now = () => clock.now().toISOString();
   /** An order of `serviceId` with its payment intent (`intent` is the intent body). */
-  async function pending(serviceId = 'pay.wallet', intent: Record<string, unknown> = {}): Promise<{ order: Json; payment: Json }> {
-    const order = await placeOrder(orders, agent, serviceId);
-    const payment = await payments.intended(order.id, agent.token, intent);
-    return { order, payment };
-  }
+  const pending = (serviceId = 'pay.wallet', intent: Record<string, unknown> = {}) => payments.placeWithIntent(agent, serviceId, intent);
   /** A transfer proof of the whole amount from PAYER to PAYEE, in lower case. */
   const transfer = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     txHash: randomTxHash(),

@@ -15,17 +15,8 @@ import {
 } from '../support/anvil';
 import { ControllableClock } from '../support/controllable-clock';
 import { expectError } from '../support/http-expectations';
-import { OrderAgent, OrderApi, UnverifiedFixtures } from '../support/order-api';
-import {
-  expectPaymentShape,
-  Json,
-  PaymentApi,
-  paymentCatalogFile,
-  placeOrder,
-  randomTxHash,
-  SOLANA_PAY_TO,
-  usePaymentApp,
-} from '../support/payment-api';
+import { OrderAgent, OrderApi } from '../support/order-api';
+import { expectPaymentShape, PaymentApi, paymentCatalogFile, randomTxHash, SOLANA_PAY_TO, usePaymentAgent } from '../support/payment-api';
 import { expectBodyIssue, refusedWithoutEvents } from '../support/search-api';
 import { TestApp } from '../support/test-app';
 
@@ -97,23 +88,15 @@ type Suite = { t: TestApp; orders: OrderApi; payments: PaymentApi; agent: OrderA
 /** An app for the enclosing describe with `env()`, and one agent on it. */
 function useApp(env: () => Record<string, string>): Suite {
   const suite = {} as Suite;
-  let fx: UnverifiedFixtures;
-  usePaymentApp({ clock: new ControllableClock(T0), catalog, env }, (app) => {
-    Object.assign(suite, { t: app.t, orders: app.orders, payments: app.payments });
-    fx = app.fx;
-  });
-  beforeAll(async () => {
-    suite.agent = await fx.agent();
-  });
+  usePaymentAgent({ clock: new ControllableClock(T0), catalog, env }, ({ t, orders, payments, agent }) =>
+    Object.assign(suite, { t, orders, payments, agent }),
+  );
   return suite;
 }
 
 /** An order of `serviceId` with its payment intent. */
-async function pending(s: Suite, serviceId = 'pay.wallet', intent: Record<string, unknown> = {}): Promise<{ order: Json; payment: Json }> {
-  const order = await placeOrder(s.orders, s.agent, serviceId);
-  const payment = await s.payments.intended(order.id, s.agent.token, intent);
-  return { order, payment };
-}
+const pending = (s: Suite, serviceId = 'pay.wallet', intent: Record<string, unknown> = {}) =>
+  s.payments.placeWithIntent(s.agent, serviceId, intent);
 
 describe('rpc verification against anvil (§7.6)', () => {
   const s = useApp(() => chainEnv());

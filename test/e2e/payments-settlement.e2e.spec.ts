@@ -1,7 +1,20 @@
 import { ControllableClock } from '../support/controllable-clock';
 import { expectError } from '../support/http-expectations';
 import { OrderAgent, OrderApi, UNKNOWN_ORDER_ID, UnverifiedFixtures } from '../support/order-api';
-import { expectPaymentShape, Json, PaymentApi, paymentCatalogFile, placeOrder, randomTxHash, usePaymentApp } from '../support/payment-api';
+import {
+  CHAIN_ID,
+  expectPaymentShape,
+  Json,
+  PAYEE,
+  PAYER,
+  PaymentApi,
+  paymentCatalogFile,
+  placeOrder,
+  randomTxHash,
+  TOKEN,
+  usePaymentAgent,
+  usePaymentApp,
+} from '../support/payment-api';
 import { expectBodyIssue, refusedWithoutEvents } from '../support/search-api';
 import { TestApp } from '../support/test-app';
 import { closedPortUrl } from '../support/anvil';
@@ -14,42 +27,25 @@ import { closedPortUrl } from '../support/anvil';
  */
 
 const T0 = '2026-05-04T10:00:00.000Z';
-const CHAIN_ID = 31337;
-const PAYER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
-const PAYEE = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
 const ESCROW = '0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc';
-const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 
 let closedUrl: string;
 beforeAll(async () => {
   closedUrl = await closedPortUrl();
 });
+const catalog = () => paymentCatalogFile({ token: TOKEN, payTo: PAYEE, chainId: CHAIN_ID, providerUrl: closedUrl, closedUrl });
+const env = () => ({ PEAQOS_CHAIN_ID: String(CHAIN_ID), PEAQOS_USDT_CONTRACT: TOKEN });
 
 describe('escrow locks, refunds and release (§7.5.7–§7.5.9)', () => {
   const clock = new ControllableClock(T0);
   let t: TestApp;
   let orders: OrderApi;
   let payments: PaymentApi;
-  let fx: UnverifiedFixtures;
   let agent: OrderAgent;
-  usePaymentApp(
-    {
-      clock,
-      catalog: () => paymentCatalogFile({ token: TOKEN, payTo: PAYEE, chainId: CHAIN_ID, providerUrl: closedUrl, closedUrl }),
-      env: () => ({ PEAQOS_CHAIN_ID: String(CHAIN_ID), PEAQOS_USDT_CONTRACT: TOKEN }),
-    },
-    (app) => ({ t, orders, payments, fx } = app),
-  );
-  beforeAll(async () => {
-    agent = await fx.agent();
-  });
+  usePaymentAgent({ clock, catalog, env }, (app) => ({ t, orders, payments, agent } = app));
 
   const now = () => clock.now().toISOString();
-  async function pending(serviceId = 'pay.escrow', intent: Record<string, unknown> = {}): Promise<{ order: Json; payment: Json }> {
-    const order = await placeOrder(orders, agent, serviceId);
-    const payment = await payments.intended(order.id, agent.token, intent);
-    return { order, payment };
-  }
+  const pending = (serviceId = 'pay.escrow', intent: Record<string, unknown> = {}) => payments.placeWithIntent(agent, serviceId, intent);
   const transfer = (extra: Record<string, unknown> = {}) => ({
     txHash: randomTxHash(),
     amount: '2.5',
@@ -363,14 +359,7 @@ describe('a refund frees the daily spend (§5.7, §7.5.9)', () => {
   let orders: OrderApi;
   let payments: PaymentApi;
   let fx: UnverifiedFixtures;
-  usePaymentApp(
-    {
-      clock,
-      catalog: () => paymentCatalogFile({ token: TOKEN, payTo: PAYEE, chainId: CHAIN_ID, providerUrl: closedUrl, closedUrl }),
-      env: () => ({ PEAQOS_CHAIN_ID: String(CHAIN_ID), PEAQOS_USDT_CONTRACT: TOKEN }),
-    },
-    (app) => ({ orders, payments, fx } = app),
-  );
+  usePaymentApp({ clock, catalog, env }, (app) => ({ orders, payments, fx } = app));
 
   it('an order blocked by dailySpendLimit is allowed once the held payment of an earlier order is refunded', async () => {
     const agent = await fx.agent({ dailySpendLimit: 3, currency: 'USDT' });

@@ -3,8 +3,11 @@ import { ControllableClock } from '../support/controllable-clock';
 import { expectError } from '../support/http-expectations';
 import { OrderAgent, OrderApi, UNKNOWN_ORDER_ID, UnverifiedFixtures } from '../support/order-api';
 import {
+  CHAIN_ID,
   expectPaymentShape,
   jsonChallenge,
+  PAYEE,
+  PAYER,
   PAYMENT_ID,
   PaymentApi,
   paymentCatalogFile,
@@ -12,7 +15,8 @@ import {
   requirements,
   SOLANA_MINT,
   SOLANA_PAY_TO,
-  usePaymentApp,
+  TOKEN,
+  usePaymentAgent,
   X402Provider,
   type ProviderReply,
 } from '../support/payment-api';
@@ -27,11 +31,6 @@ import { TestApp } from '../support/test-app';
  */
 
 const T0 = '2026-05-04T10:00:00.000Z';
-const CHAIN_ID = 31337;
-/** Anvil's accounts 1 and 2 (EIP-55): a payer and a payee. */
-const PAYER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
-const PAYEE = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
-const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 /** PEAQOS_USDT_CONTRACT: the default token on PEAQOS_CHAIN_ID for services that carry none. */
 const CONFIG_TOKEN = '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512';
 /** Not the default (6), so that `tokenDecimals` shows the variable's effect (§2.2). */
@@ -68,10 +67,7 @@ describe('payment intents (§7.5.4)', () => {
   let payments: PaymentApi;
   let fx: UnverifiedFixtures;
   let agent: OrderAgent;
-  usePaymentApp({ clock, catalog, env: env() }, (app) => ({ t, orders, payments, fx } = app));
-  beforeAll(async () => {
-    agent = await fx.agent();
-  });
+  usePaymentAgent({ clock, catalog, env: env() }, (app) => ({ t, orders, payments, fx, agent } = app));
 
   const now = () => clock.now().toISOString();
   const place = (serviceId: string) => placeOrder(orders, agent, serviceId);
@@ -623,15 +619,11 @@ describe('payment intents with PEAQOS_ENFORCE_SERVICE_PAYMENT_RAILS=true (§2.2,
   let t: TestApp;
   let orders: OrderApi;
   let payments: PaymentApi;
-  let fx: UnverifiedFixtures;
   let agent: OrderAgent;
-  usePaymentApp(
+  usePaymentAgent(
     { clock, catalog, env: env({ PEAQOS_ENFORCE_SERVICE_PAYMENT_RAILS: 'true' }) },
-    (app) => ({ t, orders, payments, fx } = app),
+    (app) => ({ t, orders, payments, agent } = app),
   );
-  beforeAll(async () => {
-    agent = await fx.agent();
-  });
 
   it.each(['offchain-record', 'x402', 'onchain-escrow'])(
     'rail %s outside supportedRails ∪ {defaultRail} → 400 rail_not_supported, nothing stored',

@@ -66,6 +66,9 @@ export const UNSET_ON_CREATE = {
   dispute: null,
 };
 
+/** 30 days of pairing sessions (PEAQOS_AGENT_PAIRING_SESSION_TTL_MS): the clock moves forward in some tests; tokens must outlive it. */
+export const LONG_SESSIONS = { PEAQOS_AGENT_PAIRING_SESSION_TTL_MS: '2592000000' };
+
 /** A pairing as an agent uses it: its machine, its id and its token. */
 export type OrderAgent = { machineId: string; pairingId: string; token: string };
 
@@ -105,13 +108,18 @@ export class OrderApi {
   }
 
   /** `POST /market/orders/:orderId/<action>`; no body unless one is given. */
-  act(orderId: string, action: 'cancel' | 'confirm' | 'dispute', token?: string, body?: unknown): Promise<TestResponse> {
+  act(orderId: string, action: 'cancel' | 'confirm' | 'dispute' | 'execute', token?: string, body?: unknown): Promise<TestResponse> {
     return this.t.inject({
       method: 'POST',
       url: `${ORDERS_URL}/${orderId}/${action}`,
       headers: tokenHeader(token),
       ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
     });
+  }
+
+  /** `execute` (§7.5.10) with `{}` unless a body is given. */
+  execute(orderId: string, token?: string, body: unknown = {}): Promise<TestResponse> {
+    return this.act(orderId, 'execute', token, body);
   }
 
   /** `cancel` with `{}` unless a body is given (the request type has only optional members, §7.5.13). */

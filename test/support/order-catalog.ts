@@ -103,6 +103,65 @@ export function orderCatalogFile(): Json {
   };
 }
 
+/** The §2.5 `payment` block of a free service: the not-required rail, 0.1 USDT. */
+export const FREE_PAYMENT = {
+  defaultRail: 'not-required',
+  required: false,
+  supportedRails: ['not-required'],
+  amount: '0.1',
+  currency: 'USDT',
+};
+
+/** A required x402 §2.5 `payment` block: 0.01 USDC on base. */
+export const X402_PAYMENT = {
+  defaultRail: 'x402',
+  required: true,
+  supportedRails: ['x402'],
+  amount: '0.01',
+  currency: 'USDC',
+  network: 'base',
+};
+
+/** A `vault` adapter: credentials required (`api-key`), a required secret `apiKey` and an optional `region`. */
+export const VAULT_ADAPTER = fileAdapter('vault', 'credentials-required', {
+  label: 'Vault',
+  authType: 'api-key',
+  credentialFields: [
+    { key: 'apiKey', label: 'API key', secret: true, required: true },
+    { key: 'region', label: 'Region', secret: false, required: false },
+  ],
+});
+
+/** The members of a service of VAULT_ADAPTER. */
+export const VAULT_SERVICE = { providerKey: 'vault', authType: 'api-key', integrationStatus: 'credentials-required' };
+
+/**
+ * A catalogue file of the execute and payment suites: the `oracle.price-feed` skill of `acme` with
+ * `get-price` (labelled "Price feeds"), the native `acme` adapter followed by `adapters`, and `services`.
+ */
+export function acmeCatalogFile(services: Json[], adapters: Json[] = []): Json {
+  return {
+    version: 1,
+    skills: [{ ...fileSkill('oracle.price-feed', 'acme', ['get-price']), label: 'Price feeds', description: 'Prices.' }],
+    adapters: [fileAdapter('acme', 'native', { label: 'Acme' }), ...adapters],
+    services,
+  };
+}
+
+/**
+ * A catalogue file of one free native service, `exec.free`, for apps whose scripted provider adapter
+ * answers `execute`: its endpoint (port 9 on 127.0.0.1) is never called.
+ */
+export function freeExecCatalogFile(): Json {
+  return acmeCatalogFile([
+    fileService('exec.free', {
+      pricing: fixedPrice(0.1, 'USDT'),
+      payment: FREE_PAYMENT,
+      endpoints: [{ url: 'http://127.0.0.1:9/never-called', method: 'POST', protocols: [], networks: [] }],
+    }),
+  ]);
+}
+
 /** The order catalogue's services carry `metadata: { tier: 'test' }`. */
 function service(id: string, overrides: Json = {}): Json {
   return fileService(id, { metadata: { tier: 'test' }, ...overrides });

@@ -9,8 +9,9 @@ import { ControllableClock } from './controllable-clock';
 import { closedPortUrl } from './anvil';
 import { ISO_MS } from './machine-api';
 import { OrderAgent, OrderApi, UnverifiedFixtures } from './order-api';
+import { FREE_PAYMENT, X402_PAYMENT } from './order-catalog';
 import { TOKEN_HEADER } from './pairing-api';
-import { startTestApp, TestApp, TestResponse } from './test-app';
+import { startTestApp, TestApp, TestAppOverrides, TestResponse } from './test-app';
 
 /** Helpers for the payment e2e suites (§7.4, §7.5.4–§7.5.9, §7.6, §9). */
 
@@ -23,6 +24,20 @@ export { ISO_MS };
 
 /** Machines and pairings without proofs (identity is tested elsewhere); no MCR call ever happens in `disabled` mode. */
 export const UNVERIFIED = { PEAQOS_MACHINE_IDENTITY_VERIFICATION: 'disabled', PEAQOS_AGENT_PAIRING_VERIFICATION: 'disabled' };
+
+/**
+ * The chain of the suites whose proofs are recorded, not verified by a node (no node runs): anvil's
+ * chain id, its accounts 1 and 2 (EIP-55) as payer and payee, and as the USDT token the address of the
+ * first contract its account 0 deploys.
+ */
+export const CHAIN_ID = 31337;
+export const PAYER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+export const PAYEE = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
+export const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+/** PEAQOS_USDT_DECIMALS of CHAIN_ENV. */
+export const DECIMALS = 6;
+/** The payment variables (§2.2) of that chain: PEAQOS_CHAIN_ID, PEAQOS_USDT_CONTRACT and PEAQOS_USDT_DECIMALS. */
+export const CHAIN_ENV = { PEAQOS_CHAIN_ID: String(CHAIN_ID), PEAQOS_USDT_CONTRACT: TOKEN, PEAQOS_USDT_DECIMALS: String(DECIMALS) };
 
 /** §7.2 `MarketPaymentRecord`: exactly these members. */
 export const PAYMENT_MEMBERS = [
@@ -152,6 +167,13 @@ export class PaymentApi {
     return response.body.item;
   }
 
+  /** An order of `serviceId` by the agent (placeOrder) and its payment intent (`intent` is the body), failing loudly. */
+  async placeWithIntent(agent: OrderAgent, serviceId: string, intent: unknown = {}): Promise<{ order: Json; payment: Json }> {
+    const order = await placeOrder(new OrderApi(this.t), agent, serviceId);
+    const payment = await this.intended(order.id, agent.token, intent);
+    return { order, payment };
+  }
+
   /** Events of the order's stream, in order. */
   async orderEvents(orderId: string) {
     return (await this.t.storedEvents()).filter((e) => e.streamId === `market-order-${orderId}`);
@@ -171,13 +193,38 @@ export class PaymentApi {
 // A payment catalogue
 // ---------------------------------------------------------------------------------------------------
 
-export type PaymentCatalogOptions = {
+/** Where the on-chain payments of a catalogue go. */
+export type PaymentChain = {
   /** The token services on the test chain carry (the deployed ERC-20). */
   token: string;
   /** The payee the services carry (an address the test controls). */
   payTo: string;
   /** `eip155:<chainId>` network of the services on the test chain. */
   chainId: number;
+};
+
+/**
+ * A required §2.5 `payment` block of `amount` USDT on `chain` (CHAIN_ID, PAYEE and TOKEN unless told),
+ * on `rails`: the first is the default rail.
+ */
+export function onChainPayment(
+  rails: string[],
+  chain: PaymentChain = { token: TOKEN, payTo: PAYEE, chainId: CHAIN_ID },
+  amount = '2.5',
+): Json {
+  return {
+    defaultRail: rails[0],
+    required: true,
+    supportedRails: rails,
+    amount,
+    currency: 'USDT',
+    payTo: chain.payTo,
+    network: `eip155:${chain.chainId}`,
+    tokenAddress: chain.token,
+  };
+}
+
+export type PaymentCatalogOptions = PaymentChain & {
   /** Base URL of the x402 test provider (its routes are `/json`, `/header`, …). */
   providerUrl: string;
   /** A URL on which nothing listens. */
@@ -209,45 +256,15 @@ export const SOLANA_MINT = 'Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB';
  * | x402.none | x402 | yes | 0.01 USDC | base | no endpoint |
  */
 export function paymentCatalogFile(o: PaymentCatalogOptions): Json {
-  const onChain = `eip155:${o.chainId}`;
-  const x402 = (id: string, endpoints: Json[]) =>
-    fileService(id, {
-      pricing: fixedPrice(0.01, 'USDC'),
-      payment: { defaultRail: 'x402', required: true, supportedRails: ['x402'], amount: '0.01', currency: 'USDC', network: 'base' },
-      endpoints,
-    });
+  const x402 = (id: string, endpoints: Json[]) => fileService(id, { pricing: fixedPrice(0.01, 'USDC'), payment: X402_PAYMENT, endpoints });
   const endpoint = (url: string, method: string) => ({ url, method, protocols: ['x402'], networks: ['base'] });
   return {
     version: 1,
     skills: [{ ...fileSkill('oracle.price-feed', 'acme', ['get-price']), label: 'Price feeds', description: 'Prices of asset pairs.' }],
     adapters: [fileAdapter('acme', 'native', { label: 'Acme' })],
     services: [
-      fileService('pay.wallet', {
-        pricing: fixedPrice(2.5, 'USDT'),
-        payment: {
-          defaultRail: 'wallet',
-          required: true,
-          supportedRails: ['wallet', 'escrow'],
-          amount: '2.5',
-          currency: 'USDT',
-          payTo: o.payTo,
-          network: onChain,
-          tokenAddress: o.token,
-        },
-      }),
-      fileService('pay.cheap', {
-        pricing: fixedPrice(1, 'USDT'),
-        payment: {
-          defaultRail: 'wallet',
-          required: true,
-          supportedRails: ['wallet'],
-          amount: '1',
-          currency: 'USDT',
-          payTo: o.payTo,
-          network: onChain,
-          tokenAddress: o.token,
-        },
-      }),
+      fileService('pay.wallet', { pricing: fixedPrice(2.5, 'USDT'), payment: onChainPayment(['wallet', 'escrow'], o) }),
+      fileService('pay.cheap', { pricing: fixedPrice(1, 'USDT'), payment: onChainPayment(['wallet'], o, '1') }),
       fileService('pay.plain', {
         pricing: fixedPrice(1.5, 'USDT'),
         payment: { defaultRail: 'wallet', required: true, supportedRails: ['wallet'], amount: '1.5', currency: 'USDT', payTo: o.payTo },
@@ -256,23 +273,8 @@ export function paymentCatalogFile(o: PaymentCatalogOptions): Json {
         pricing: fixedPrice(1, 'USDT'),
         payment: { defaultRail: 'wallet', required: true, supportedRails: ['wallet'], amount: '1', currency: 'USDT', network: 'base' },
       }),
-      fileService('pay.free', {
-        pricing: fixedPrice(0.1, 'USDT'),
-        payment: { defaultRail: 'not-required', required: false, supportedRails: ['not-required'], amount: '0.1', currency: 'USDT' },
-      }),
-      fileService('pay.escrow', {
-        pricing: fixedPrice(2.5, 'USDT'),
-        payment: {
-          defaultRail: 'escrow',
-          required: true,
-          supportedRails: ['escrow', 'onchain-escrow'],
-          amount: '2.5',
-          currency: 'USDT',
-          payTo: o.payTo,
-          network: onChain,
-          tokenAddress: o.token,
-        },
-      }),
+      fileService('pay.free', { pricing: fixedPrice(0.1, 'USDT'), payment: FREE_PAYMENT }),
+      fileService('pay.escrow', { pricing: fixedPrice(2.5, 'USDT'), payment: onChainPayment(['escrow', 'onchain-escrow'], o) }),
       fileService('pay.solana', {
         pricing: fixedPrice(1, 'USDT'),
         payment: {
@@ -382,15 +384,20 @@ export function requirements(nonce: string): Json {
 
 export type PaymentApp = { t: TestApp; orders: OrderApi; payments: PaymentApi; fx: UnverifiedFixtures };
 
+export type PaymentAppOptions = {
+  clock: ControllableClock;
+  catalog: () => Json;
+  env?: () => Record<string, string>;
+} & Pick<TestAppOverrides, 'providers' | 'wrapEventStore'>;
+
 /**
  * For the enclosing describe: the catalogue `catalog()` (called in beforeAll, after the suite's own
- * servers started) and an app with `env()`, both removed after the describe. MCR points at a closed
- * port: nothing here may leave 127.0.0.1 (and `disabled` mode never calls it).
+ * servers started) and an app with `env()` if given (and `providers`, `wrapEventStore` as startTestApp
+ * takes them), both removed after the describe. MCR points at a closed port: nothing here may leave
+ * 127.0.0.1 (and `disabled` mode never calls it). The app is on SQLite even under `npm run
+ * test:eventstoredb`, which swaps only the suites' own `../support/test-app` for the real server.
  */
-export function usePaymentApp(
-  options: { clock: ControllableClock; catalog: () => Json; env: () => Record<string, string> },
-  bind: (app: PaymentApp) => void,
-): void {
+export function usePaymentApp(options: PaymentAppOptions, bind: (app: PaymentApp) => void): void {
   let t: TestApp | undefined;
   let dir: string | undefined;
   beforeAll(async () => {
@@ -399,7 +406,9 @@ export function usePaymentApp(
     writeFileSync(catalogPath, JSON.stringify(options.catalog()));
     t = await startTestApp({
       clock: options.clock,
-      env: { ...UNVERIFIED, PEAQOS_MCR_API_URL: await closedPortUrl(), PEAQOS_CATALOG_PATH: catalogPath, ...options.env() },
+      providers: options.providers,
+      wrapEventStore: options.wrapEventStore,
+      env: { ...UNVERIFIED, PEAQOS_MCR_API_URL: await closedPortUrl(), PEAQOS_CATALOG_PATH: catalogPath, ...options.env?.() },
     });
     bind({ t, orders: new OrderApi(t), payments: new PaymentApi(t), fx: new UnverifiedFixtures(t) });
   });
@@ -407,6 +416,13 @@ export function usePaymentApp(
     await t?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
+}
+
+/** usePaymentApp, then one agent on it (a fresh machine and its pairing, made in beforeAll), bound with the rest. */
+export function usePaymentAgent(options: PaymentAppOptions, bind: (app: PaymentApp & { agent: OrderAgent }) => void): void {
+  let app: PaymentApp;
+  usePaymentApp(options, (started) => (app = started));
+  beforeAll(async () => bind({ ...app, agent: await app.fx.agent() }));
 }
 
 /** An order of `serviceId` by the agent (input `{ symbol: "ETH/USD" }`), failing loudly unless it answers 201. */

@@ -1,5 +1,7 @@
-import { ProviderAdapter, ProviderAnswer, ProviderInvocation } from '../../src/application/ports/provider-adapter.port';
+import type { Provider } from '@nestjs/common';
+import { PROVIDER_ADAPTERS, ProviderAdapter, ProviderAnswer, ProviderInvocation } from '../../src/application/ports/provider-adapter.port';
 import { RouteCandidate } from '../../src/domain/task/route-resolution';
+import { ExternalHandoffAdapter } from '../../src/infrastructure/providers/external-handoff.adapter';
 
 /** A JSON `200` with `body`, as an adapter reports it. */
 export function jsonAnswer(body: unknown, status = 200): ProviderAnswer {
@@ -35,4 +37,9 @@ export class ScriptedProviderAdapter implements ProviderAdapter {
     this.invocations.push(recorded);
     return this.reply(invocation);
   }
+}
+
+/** PROVIDER_ADAPTERS as the app mounts them, with `adapter` in place of the HTTP provider adapter (for startTestApp `providers`). */
+export function scriptedProviderAdapters(adapter: ScriptedProviderAdapter): Provider {
+  return { provide: PROVIDER_ADAPTERS, useValue: [new ExternalHandoffAdapter(), adapter] };
 }

@@ -124,6 +124,11 @@ export async function startTestApp(overrides: TestAppOverrides = {}): Promise<Te
   };
 }
 
+/** The app with `x-api-key: key` on every request that does not set its own (§1.1); nothing else changes. */
+export function withApiKey(t: TestApp, key: string): TestApp {
+  return { ...t, inject: (request) => t.inject({ ...request, headers: { 'x-api-key': key, ...request.headers } }) };
+}
+
 /** Runs `use` against a fresh test app and always closes it. */
 export async function withTestApp<T>(overrides: TestAppOverrides, use: (t: TestApp) => Promise<T>): Promise<T> {
   const t = await startTestApp(overrides);
