@@ -109,6 +109,9 @@ describe('EventStoreDB adapter over the emulator: protocol and faults', () => {
     await expect(store.append('s-down', [ev('down')], 'no_stream')).rejects.toBeInstanceOf(EventStoreUnavailableError);
     await sleep(300); // the subscription keeps trying meanwhile
     await server.start();
+    // Until the client's channel has reconnected, calls fail fast (as tested below); wait with a read,
+    // which writes nothing, so that no append is retried.
+    await eventually(() => store.headPosition());
     await appendSome(5, 'after-restart');
     await until(() => received.length >= 15, { what: '15 events are received' });
     await sleep(200);
