@@ -41,8 +41,11 @@
  * disk), the driver's CPU,
  * the CPU taken by other processes on the host (/proc/stat; the development VM is shared, so a figure
  * measured while others ran is not comparable), and the app's event-store work per request (readStream
- * and append counted around its own SqliteEventStore, handed in through CoreOptions `eventStore`). The
- * commit measured is recorded in the results.
+ * and append counted around its own SqliteEventStore, handed in through CoreOptions `eventStore`), and
+ * the server's event-loop time per request with the part of it spent committing appends and applying
+ * projections: the "ceiling" it leaves, B3's loop time / (B3's + the step's commits and projections), is
+ * the most a step could reach against B3 on one saturated loop if all its other work cost no more than
+ * B3's trivial POST. The commit measured is recorded in the results.
  *
  * Environment:
  *   BENCH_ORDERS=2000            orders of the measured lifecycle
@@ -165,9 +168,8 @@ class AppEchoController {
 @Module({ controllers: [AppEchoController] })
 class AppEchoModule {}
 
-/** What the app asked of its event store (server process; zero for the baselines). */
 /**
- * `commitMicros`: event-loop time the store spent writing appends (SqliteEventStore's batch commit: hash
+ * What the app asked of its event store (server process; zero for the baselines). `commitMicros`: event-loop time the store spent writing appends (SqliteEventStore's batch commit: hash
  * chain, inserts, COMMIT; the WAL fsync runs off the loop and is not in it). `projectionMicros`: event-loop
  * time the projection engine spent applying committed events to the read models.
  */
