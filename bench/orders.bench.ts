@@ -75,8 +75,7 @@ import Fastify from 'fastify';
 import { EventStore } from '../src/application/ports/event-store.port';
 import { PROVIDER_ADAPTERS } from '../src/application/ports/provider-adapter.port';
 import { loadConfig } from '../src/config/app-config';
-import { createApp } from '../src/http/app-factory';
-import { BODY_LIMIT_BYTES } from '../src/http/errors/error-response';
+import { createApp, FASTIFY_SERVER_OPTIONS } from '../src/http/app-factory';
 import { SqliteEventStore } from '../src/infrastructure/event-store/sqlite/sqlite-event-store';
 import { ProjectionEngine } from '../src/infrastructure/projections/projection-engine';
 import { JsonLogger, logLevels } from '../src/infrastructure/logging/json-logger';
@@ -253,13 +252,7 @@ async function startServer(spec: ServeSpec): Promise<RunningServer> {
   }
   if (spec.mode === 'nest') {
     // The Fastify options of app-factory.ts (its own pipeline hooks and content-type parser excepted).
-    const adapter = new FastifyAdapter({
-      bodyLimit: BODY_LIMIT_BYTES,
-      logger: false,
-      ignoreTrailingSlash: false,
-      caseSensitive: true,
-      disableRequestLogging: true,
-    });
+    const adapter = new FastifyAdapter(FASTIFY_SERVER_OPTIONS);
     const app = await NestFactory.create<NestFastifyApplication>(NestEchoModule, adapter, { logger: false, abortOnError: false });
     app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
     await app.listen(0, '127.0.0.1');

@@ -10,6 +10,17 @@ import { RequestPipelineInterceptor } from './pipeline/request-pipeline.intercep
 
 export type CreateAppOptions = AppModuleOptions & { logger: LoggerService };
 
+/** The Fastify server options of the app (its framework-error handler apart); the benchmarks' Nest baseline uses them too. */
+export const FASTIFY_SERVER_OPTIONS = {
+  bodyLimit: BODY_LIMIT_BYTES,
+  logger: false,
+  // §0.1: exact, case-sensitive paths; a trailing slash is not stripped.
+  ignoreTrailingSlash: false,
+  caseSensitive: true,
+  // The correlation id is the request id of record (§0.13).
+  disableRequestLogging: true,
+} as const;
+
 /**
  * Builds the HTTP application with every convention of §0 in place. Used by `main.ts`, the e2e
  * tests and the benchmarks, so all of them run the same stack.
@@ -17,16 +28,7 @@ export type CreateAppOptions = AppModuleOptions & { logger: LoggerService };
 export async function createApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
   const { logger, ...moduleOptions } = options;
   const pipeline = fastifyPipeline(options.config, logger);
-  const adapter = new FastifyAdapter({
-    bodyLimit: BODY_LIMIT_BYTES,
-    logger: false,
-    // §0.1: exact, case-sensitive paths; a trailing slash is not stripped.
-    ignoreTrailingSlash: false,
-    caseSensitive: true,
-    // The correlation id is the request id of record (§0.13).
-    disableRequestLogging: true,
-    frameworkErrors: pipeline.frameworkErrors,
-  });
+  const adapter = new FastifyAdapter({ ...FASTIFY_SERVER_OPTIONS, frameworkErrors: pipeline.frameworkErrors });
   pipeline.install(adapter.getInstance());
 
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(moduleOptions), adapter, {
