@@ -1,77 +1,11 @@
-import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, createServer as createTcpServer, Socket } from 'node:net';
 import { ProviderAnswer, ProviderInvocation } from '../../application/ports/provider-adapter.port';
 import { AdapterSetup, AuthType, CatalogService, MarketServiceEndpoint } from '../../domain/catalog/catalog-types';
 import { AttemptResult, judgeAttempt, MAX_RESPONSE_BYTES } from '../../domain/task/dispatch-result';
 import { RouteCandidate } from '../../domain/task/route-resolution';
+import { closedPortUrl } from '../../../test/support/anvil/fake-rpc-server';
+import { json, ProviderServer } from '../../../test/support/provider-server';
 import { HttpProviderAdapter } from './http-provider.adapter';
-
-type Recorded = { method: string; path: string; query: URLSearchParams; headers: IncomingHttpHeaders; body: string };
-type Handler = (req: IncomingMessage, res: ServerResponse, recorded: Recorded) => void;
-
-/** A provider on 127.0.0.1: records each request (body read in full), then lets the test's handler answer. */
-class ProviderServer {
-  readonly requests: Recorded[] = [];
-  handler: Handler = (_req, res) => json(res, 200, { ok: true });
-  private server: Server | null = null;
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        const url = new URL(req.url ?? '/', 'http://provider');
-        const recorded = {
-          method: req.method ?? '',
-          path: url.pathname,
-          query: url.searchParams,
-          headers: req.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        };
-        this.requests.push(recorded);
-        this.handler(req, res, recorded);
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-  }
-
-  reset(): void {
-    this.requests.length = 0;
-    this.handler = (_req, res) => json(res, 200, { ok: true });
-    // Requests a test left unanswered (timeouts) must not outlive it.
-    this.server?.closeAllConnections();
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (server === null) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  only(): Recorded {
-    expect(this.requests).toHaveLength(1);
-    return this.requests[0];
-  }
-}
-
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-/** A port on 127.0.0.1 that nothing listens on: listen on port 0, then close. */
-async function deadPort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 type InvocationOptions = Partial<Omit<ProviderInvocation, 'service' | 'route'>> & {
   url: string;
@@ -138,7 +72,8 @@ function bodyText(body: Buffer | string): string {
 }
 
 describe('HttpProviderAdapter (§8.5.4 provider target) against a local HTTP server', () => {
-  const provider = new ProviderServer();
+  // Requests a test left unanswered (timeouts) must not outlive it.
+  const provider = new ProviderServer({ defaultHandler: (_req, res) => json(res, 200, { ok: true }), closeConnectionsOnReset: true });
   const adapter = new HttpProviderAdapter();
 
   beforeAll(() => provider.start());
@@ -427,7 +362,7 @@ describe('HttpProviderAdapter (§8.5.4 provider target) against a local HTTP ser
 
   describe('failures', () => {
     it('reports a refused connection as connection_failed with ECONNREFUSED and the address', async () => {
-      const port = await deadPort();
+      const port = new URL(await closedPortUrl()).port;
       const { result, extras } = attemptOf(await adapter.invoke(invocation({ url: `http://127.0.0.1:${port}/v1` })));
       expect(result).toEqual({ kind: 'connection_failed', detail: `ECONNREFUSED 127.0.0.1:${port}` });
       expect(extras).toBeUndefined();

@@ -1,65 +1,11 @@
-import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo, createServer as createTcpServer } from 'node:net';
 import { ChallengeRequest } from '../../application/ports/payment-challenges.port';
 import { ProviderInvocation } from '../../application/ports/provider-adapter.port';
 import { CatalogService, MarketServiceEndpoint } from '../../domain/catalog/catalog-types';
 import { MAX_RESPONSE_BYTES } from '../../domain/task/dispatch-result';
 import { HttpProviderAdapter } from './http-provider.adapter';
 import { HttpPaymentChallenges } from './payment-challenges.http';
-
-type Recorded = { method: string; url: string; headers: IncomingHttpHeaders; body: string };
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-/** A provider on 127.0.0.1: records each request (body read in full), then lets the test's handler answer. */
-class ProviderServer {
-  readonly requests: Recorded[] = [];
-  handler: Handler = (_req, res) => res.writeHead(500).end();
-  private server: Server | null = null;
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        this.requests.push({
-          method: req.method ?? '',
-          url: req.url ?? '',
-          headers: req.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        });
-        this.handler(req, res);
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-  }
-
-  reset(): void {
-    this.requests.length = 0;
-    this.handler = (_req, res) => res.writeHead(500).end();
-    // Connections are not closed here: a pooled keep-alive connection closed between two tests may fail
-    // the next test's request. The client ends every answer it leaves unfinished (timeout, unread body).
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (server === null) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
-/** A port on 127.0.0.1 that nothing listens on: listen on port 0, then close. */
-async function deadPort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { closedPortUrl } from '../../../test/support/anvil/fake-rpc-server';
+import { ProviderServer } from '../../../test/support/provider-server';
 
 const FETCHED_AT = '2026-05-04T10:00:00.000Z';
 const TIMEOUT_MS = 1000;
@@ -76,7 +22,9 @@ function oversizedJson(): string {
 }
 
 describe('HttpPaymentChallenges (§7.5.4 step 7) against a local HTTP server', () => {
-  const provider = new ProviderServer();
+  // Connections stay open after each test: the client ends every answer it leaves unfinished (timeout,
+  // unread body), and a pooled keep-alive connection closed between two tests may fail the next request.
+  const provider = new ProviderServer({ defaultHandler: (_req, res) => res.writeHead(500).end(), closeConnectionsOnReset: false });
   const challenges = new HttpPaymentChallenges({ timeoutMs: TIMEOUT_MS }, { now: () => new Date(FETCHED_AT) });
 
   beforeAll(() => provider.start());
@@ -225,7 +173,7 @@ describe('HttpPaymentChallenges (§7.5.4 step 7) against a local HTTP server', (
     });
 
     it('a closed port → network', async () => {
-      const url = `http://127.0.0.1:${await deadPort()}`;
+      const url = await closedPortUrl();
       expect(await challenges.fetch(request({ url }))).toEqual({ ok: false, reason: 'network' });
     });
 
